@@ -1,0 +1,45 @@
+"""Errors that end a run with one clear sentence instead of a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ResnetLabError(Exception):
+    """Base: run.py prints the message alone and exits non-zero."""
+
+
+class ConfigError(ResnetLabError, ValueError):
+    """A config value is invalid; the message names the option and its valid values."""
+
+
+class DataNotFoundError(ResnetLabError, FileNotFoundError):
+    """A data set is missing and cannot be fetched; the message says where to put it."""
+
+
+class DataCorruptError(ResnetLabError):
+    """A data set is present but unreadable (truncated archive, broken image)."""
+
+
+def invalid(option: str, value, valid: str | Iterable) -> ConfigError:
+    """``ConfigError`` for ``option=value`` listing what is valid."""
+    if not isinstance(valid, str):
+        valid = ", ".join(str(v) for v in valid)
+    return ConfigError(f"{option}={value!r} is invalid; valid values: {valid}.")
+
+
+def unknown_keys(group: str, keys: Iterable[str], known: Iterable[str]) -> ConfigError | None:
+    """``ConfigError`` naming unknown keys of ``group`` with the nearest valid name, or None."""
+    known = sorted(known)
+    bad = [k for k in keys if k not in known]
+    if not bad:
+        return None
+    parts = []
+    for k in bad:
+        near = difflib.get_close_matches(k, known, n=1)
+        hint = f" (did you mean {group}.{near[0]}?)" if near else ""
+        parts.append(f"{group}.{k}{hint}")
+    return ConfigError(
+        f"unknown option {', '.join(parts)}; valid {group} options: {', '.join(known)}."
+    )
