@@ -43,3 +43,11 @@ def unknown_keys(group: str, keys: Iterable[str], known: Iterable[str]) -> Confi
     return ConfigError(
         f"unknown option {', '.join(parts)}; valid {group} options: {', '.join(known)}."
     )
+
+
+class DivergenceError(ResnetLabError):
+    """The loss became NaN or infinite."""
+
+
+class RunDirError(ResnetLabError):
+    """The run directory holds something that must not be overwritten."""

@@ -220,13 +220,13 @@ def test_imagenet_invalid_depth(bad):
 def test_architecture_table_printed_and_saved(tmp_path, capsys):
     table_main(["--out", str(tmp_path / "arch")])
     printed = capsys.readouterr().out
-    assert "ResNet-110-A" in printed and "plain-34" in printed
+    assert "ResNet-110-B" in printed and "plain-34" in printed and "ResNet-34-C" in printed
     rows = list(csv.DictReader(open(tmp_path / "arch.csv")))
     assert len(rows) == (6 + 5) * 4
     assert set(rows[0]) >= {"family", "depth", "residual", "shortcut", "params", "GMACs",
                             "paper_params_M", "paper_GFLOPs"}
-    r56 = next(r for r in rows if r["model"] == "ResNet-56-A")
+    r56 = next(r for r in rows if r["model"] == "ResNet-56")
     assert r56["params_M"] == r56["paper_params_M"] == "0.85"
-    r34 = next(r for r in rows if r["model"] == "ResNet-34-B")
+    r34 = next(r for r in rows if r["model"] == "ResNet-34")
     assert float(r34["GMACs"]) == pytest.approx(float(r34["paper_GFLOPs"]), rel=0.02)
     assert (tmp_path / "arch.md").read_text().count("\n|") >= 44

@@ -94,9 +94,16 @@ def build_model(cfg: Mapping[str, Any]) -> nn.Module:
     return CifarResNet(**kw) if family == "cifar" else ImageNetResNet(**kw)
 
 
+def label(family: str, depth: int, residual: bool, shortcut: str) -> str:
+    """The paper's legend names: ``plain-56``, ``ResNet-110``, ``ResNet-34-C``. The shortcut is
+    named unless it is the family's default (A on CIFAR, B on ImageNet)."""
+    if not residual:
+        return f"plain-{depth}"
+    default = "A" if family == "cifar" else "B"
+    return f"ResNet-{depth}" + ("" if shortcut == default else f"-{shortcut}")
+
+
 def model_name(cfg: Mapping[str, Any]) -> str:
-    """Short run label as in the paper's legends: ``plain-56``, ``ResNet-110-A``."""
+    """``label`` of a model config."""
     kw = validate_model_cfg(cfg)
-    kind = "ResNet" if kw["residual"] else "plain"
-    suffix = f"-{kw['shortcut']}" if kw["residual"] else ""
-    return f"{kind}-{kw['depth']}{suffix}"
+    return label(kw["family"], kw["depth"], kw["residual"], kw["shortcut"])

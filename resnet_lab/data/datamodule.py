@@ -1,0 +1,153 @@
+"""Lightning DataModules: the in-memory 32x32 data sets and ImageFolder (ImageNet)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from .cifar10 import load_cifar10
+from .fashion_mnist import load_fashion_mnist
+from .imagenet import default_workers, eval_transform, image_folders, train_transform
+from .pipeline import EvalBatches, Normalizer, TrainStream, seeded_generator
+from .synthetic import make_synthetic
+
+
+def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, split_seed: int):
+    """A seeded random split of the training set: (train_x, train_y, val_x, val_y)."""
+    order = torch.randperm(len(x), generator=seeded_generator(split_seed, 12345))
+    val, train = order[:val_size], order[val_size:]
+    return x[train], y[train], x[val], y[val]
+
+
+class InMemoryDataModule(L.LightningDataModule):
+    """CIFAR-10, Fashion-MNIST or synthetic data held as one uint8 tensor (see ``pipeline``).
+
+    ``eval_names`` are the evaluation sets used during training: ``["val", "test"]``, or
+    ``["test"]`` when ``val_size`` is 0.
+    """
+
+    def __init__(self, cfg: Mapping[str, Any], seed: int = 0) -> None:
+        super().__init__()
+        self.cfg, self.seed = dict(cfg), seed
+        self._arrays = None
+        self.memory_format = torch.contiguous_format
+        self.eval_names = ["val", "test"] if self.cfg["val_size"] > 0 else ["test"]
+
+    # ---------------------------------------------------------------- loading
+    def load(self):
+        """Load (or generate) the arrays once; raises DataNotFoundError / DataCorruptError."""
+        if self._arrays is None:
+            d = self.cfg
+            if d["name"] == "cifar10":
+                arrays = load_cifar10(d["root"], d["download"])
+            elif d["name"] == "fashion_mnist":
+                arrays = load_fashion_mnist(d["root"], d["system_dirs"], d["download"])
+            else:
+                arrays = make_synthetic(d["seed"], d["train_size"] + d["val_size"], d["test_size"],
+                                        d["num_classes"], d["channels"], d["image_size"], d["noise"])
+            train_x, train_y, test_x, test_y = arrays
+            train_x, train_y, val_x, val_y = split_train_val(train_x, train_y, d["val_size"], d["split_seed"])
+            self._arrays = dict(train=(train_x, train_y), val=(val_x, val_y), test=(test_x, test_y))
+        return self._arrays
+
+    def prepare_data(self) -> None:
+        self.load()
+
+    def setup(self, stage: str | None = None) -> None:
+        arrays = self.load()
+        device = torch.device("cpu")
+        if self.cfg["device"] == "auto" and self.trainer is not None:
+            device = self.trainer.strategy.root_device
+        self.device = device
+        self.normalizer = Normalizer(arrays["train"][0], self.cfg["normalize"]).to(device)
+        self.on_device = {k: (x.to(device), y.to(device)) for k, (x, y) in arrays.items()}
+
+    # ---------------------------------------------------------------- loaders
+    def _dist(self) -> tuple[int, int]:
+        t = self.trainer
+        return (t.global_rank, t.world_size) if t is not None else (0, 1)
+
+    def train_dataloader(self) -> TrainStream:
+        rank, world = self._dist()
+        aug = self.cfg["augment"]
+        x, y = self.on_device["train"]
+        trainer = self.trainer
+        return TrainStream(
+            x, y, self.cfg["batch_size"], self.normalizer, self.seed, pad=aug["pad"], flip=aug["flip"],
+            augment=aug["enabled"], start_step=(lambda: trainer.global_step) if trainer else (lambda: 0),
+            rank=rank, world_size=world, memory_format=self.memory_format)
+
+    def _eval(self, split: str, subset: int | None) -> EvalBatches:
+        rank, world = self._dist()
+        x, y = self.on_device[split]
+        if subset is not None:
+            x, y = x[:subset], y[:subset]
+        return EvalBatches(x, y, self.cfg["eval_batch_size"], self.normalizer, rank, world, self.memory_format)
+
+    def eval_loaders(self) -> dict:
+        """The evaluation sets used during training, by name (``val``, ``test``)."""
+        return {name: self._eval(name, self.cfg["eval_subset"]) for name in self.eval_names}
+
+    def test_dataloader(self):
+        return self._eval("test", None)
+
+
+class ImageFolderDataModule(L.LightningDataModule):
+    """ImageNet from ``root``/train and ``root``/val. There is no labelled test set, so the
+    final "test" is the validation set (single center crop)."""
+
+    eval_names = ["val"]
+
+    def __init__(self, cfg: Mapping[str, Any], seed: int = 0) -> None:
+        super().__init__()
+        self.cfg, self.seed = dict(cfg), seed
+        self._folders = None
+        self.memory_format = torch.contiguous_format
+
+    def load(self):
+        if self._folders is None:
+            self._folders = image_folders(self.cfg["root"], self.cfg["num_classes"])
+        return self._folders
+
+    def setup(self, stage: str | None = None) -> None:
+        train, val = self.load()
+        train.transform, val.transform = train_transform(self.cfg), eval_transform(self.cfg)
+        self.train_set, self.val_set = train, val
+
+    def _loader(self, ds, batch_size: int, shuffle: bool) -> DataLoader:
+        t = self.trainer
+        devices = t.num_devices if t is not None else 1
+        workers = self.cfg["num_workers"]
+        workers = default_workers(devices) if workers == "auto" else workers
+        pin = self.cfg["pin_memory"]
+        on_gpu = t is not None and t.strategy.root_device.type == "cuda"
+        pin = on_gpu if pin == "auto" else pin
+        world = t.world_size if t is not None else 1
+        return DataLoader(
+            ds, batch_size=batch_size // world if shuffle else batch_size, shuffle=shuffle,
+            num_workers=workers, pin_memory=pin, drop_last=shuffle,
+            persistent_workers=workers > 0, generator=seeded_generator(self.seed, 0),
+            # a stuck worker (broken file system, corrupt file) ends the run instead of hanging
+            timeout=600 if workers > 0 else 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.cfg["batch_size"], True)
+
+    def eval_loaders(self) -> dict:
+        if getattr(self, "_val_loader", None) is None:  # keep its persistent workers
+            self._val_loader = self._loader(self.val_set, self.cfg["eval_batch_size"], False)
+        return {"val": self._val_loader}
+
+    def test_dataloader(self):
+        return self._loader(self.val_set, self.cfg["eval_batch_size"], False)
+
+
+def build_datamodule(cfg: Mapping[str, Any], seed: int = 0) -> L.LightningDataModule:
+    """The DataModule for a validated ``data`` config."""
+    if cfg["name"] == "imagenet":
+        return ImageFolderDataModule(cfg, seed)
+    return InMemoryDataModule(cfg, seed)

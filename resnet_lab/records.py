@@ -1,0 +1,189 @@
+"""A run's own records, written in every case (whatever the logger) so that figures can be drawn
+offline from a directory of runs:
+
+    <run dir>/config.yaml         resolved, validated config
+    <run dir>/metrics.csv         step,metric,value - one row per logged value (errors in %)
+    <run dir>/summary.json        status (running | done | failed), final errors, reason, timing
+    <run dir>/checkpoints/last.ckpt
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lightning.pytorch.loggers.logger import Logger
+from lightning.pytorch.utilities import rank_zero_only
+
+from .errors import RunDirError
+
+CONFIG, METRICS, SUMMARY, CHECKPOINTS = "config.yaml", "metrics.csv", "summary.json", "checkpoints"
+
+# Settings that do not change what a run computes: a run may resume with other values of these.
+NOT_RESULTS = (
+    "logger", "paths", "tags", "study", "ckpt_path", "run_name", "trainer.progress",
+    "trainer.accelerator", "trainer.devices", "trainer.compile", "trainer.compile_mode",
+    "trainer.channels_last", "data.root", "data.device", "data.download", "data.system_dirs",
+    "data.num_workers", "data.pin_memory", "data.eval_batch_size",
+)
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename: a kill never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; keep the user's usual mode
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def flatten(d: Mapping, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _is_result_key(key: str) -> bool:
+    return not any(key == p or key.startswith(p + ".") for p in NOT_RESULTS)
+
+
+class RunDir:
+    """The files of one run directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / CHECKPOINTS
+
+    def last_checkpoint(self) -> Path | None:
+        p = self.checkpoint_dir / "last.ckpt"
+        return p if p.is_file() else None
+
+    def config(self) -> dict | None:
+        p = self.path / CONFIG
+        return yaml.safe_load(p.read_text()) if p.is_file() else None
+
+    def summary(self) -> dict | None:
+        p = self.path / SUMMARY
+        if not p.is_file():
+            return None
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError:
+            return None
+
+    def check_config(self, cfg: Mapping) -> None:
+        """Refuse to reuse a directory whose run was made with another config."""
+        old = self.config()
+        if old is None:
+            return
+        a = {k: v for k, v in flatten(old).items() if _is_result_key(k)}
+        b = {k: v for k, v in flatten(cfg).items() if _is_result_key(k)}
+        diffs = [k for k in sorted(set(a) | set(b)) if a.get(k, "<unset>") != b.get(k, "<unset>")]
+        if diffs:
+            shown = "; ".join(f"{k}: {a.get(k, '<unset>')!r} there, {b.get(k, '<unset>')!r} here"
+                              for k in diffs[:4])
+            more = f" and {len(diffs) - 4} more" if len(diffs) > 4 else ""
+            raise RunDirError(
+                f"{self.path} already holds a run with another config ({shown}{more}); give this run "
+                f"its own directory with run_name=<name> (in a multirun: study=<name>), or delete "
+                f"that directory to start over.")
+
+    def write_config(self, cfg: Mapping) -> None:
+        atomic_write(self.path / CONFIG, yaml.safe_dump(dict(cfg), sort_keys=False))
+
+    def write_summary(self, summary: Mapping) -> None:
+        atomic_write(self.path / SUMMARY, json.dumps(dict(summary), indent=2, default=str) + "\n")
+
+    def update_summary(self, **fields) -> dict:
+        s = self.summary() or {}
+        s.update(fields)
+        self.write_summary(s)
+        return s
+
+
+def read_metrics(run_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
+    """``{metric: [(step, value), ...]}`` from a run's metrics.csv, sorted by step; where a
+    metric was logged twice at one step (a periodic and the final test), the later row wins."""
+    path = Path(run_dir) / METRICS
+    by_metric: dict[str, dict[int, float]] = defaultdict(dict)
+    if path.is_file():
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    by_metric[row["metric"]][int(row["step"])] = float(row["value"])
+                except (KeyError, TypeError, ValueError):
+                    continue  # a row cut short by a kill
+    return {m: sorted(v.items()) for m, v in by_metric.items()}
+
+
+class MetricsRecord(Logger):
+    """Lightning logger that appends every logged value to ``metrics.csv`` at once (a killed run
+    loses nothing it logged). ``resume_step`` drops rows logged after the checkpoint that the
+    run resumes from, so a resumed run's record equals an uninterrupted one's."""
+
+    def __init__(self, run_dir: str | Path, resume_step: int | None = None) -> None:
+        super().__init__()
+        self.path = Path(run_dir) / METRICS
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if rank_zero_only.rank == 0:
+            self._truncate(resume_step)
+
+    def _truncate(self, resume_step: int | None) -> None:
+        if resume_step is None or not self.path.is_file():
+            # a fresh start: no rows from an earlier attempt
+            atomic_write(self.path, "step,metric,value\n")
+            return
+        keep = ["step,metric,value\n"]
+        with open(self.path, newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    if int(row["step"]) <= resume_step:
+                        keep.append(f"{row['step']},{row['metric']},{row['value']}\n")
+                except (KeyError, TypeError, ValueError):
+                    continue
+        atomic_write(self.path, "".join(keep))
+
+    @property
+    def name(self) -> str:
+        return "records"
+
+    @property
+    def version(self) -> str:
+        return "0"
+
+    @rank_zero_only
+    def log_hyperparams(self, params, *args, **kwargs) -> None:
+        pass  # the run directory's config.yaml holds the resolved config
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        with open(self.path, "a") as f:
+            for k, v in metrics.items():
+                f.write(f"{step},{k},{float(v)!r}\n")
+            f.flush()

@@ -1,0 +1,170 @@
+"""One training run: validate, prepare the run directory, build, fit, test, record.
+
+``train(cfg, run_dir)`` is what ``run.py`` calls for every job (single run or multirun); it
+can be called directly with a composed config too.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import platform
+import time
+import warnings
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from .checkpoints import read_checkpoint_step
+from .config import validate
+from .data import build_datamodule
+from .errors import RunDirError
+from .loggers import build_loggers, finish_wandb
+from .models import count_params
+from .progress import IterationProgress, PeriodicEvaluation, format_duration
+from .records import RunDir
+
+log = logging.getLogger("resnet_lab")
+
+
+def _quiet_lightning() -> None:
+    # Lightning's banners (GPU available, TPU available, tips) drown the run's own header.
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # torch 2.14 deprecations inside Lightning 2.6, nothing a user can act on
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")
+
+
+def resolved(cfg: DictConfig | Mapping) -> dict[str, Any]:
+    """The config as plain data, interpolations resolved, without Hydra's own node."""
+    c = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    c.pop("hydra", None)
+    return c
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} CPU ({torch.get_num_threads()} threads)"
+
+
+def _resume_point(rd: RunDir, ckpt_path: str | None) -> tuple[str | None, int | None, str]:
+    """Which checkpoint to resume from: the run's own last one, else ``ckpt_path``."""
+    own = rd.last_checkpoint()
+    if own is not None:
+        step = read_checkpoint_step(own)
+        return str(own), step, f"resuming from its last checkpoint (iteration {step})"
+    if ckpt_path:
+        path = Path(ckpt_path).expanduser()
+        if not path.is_file():
+            raise RunDirError(f"ckpt_path={ckpt_path!r} does not exist; give the path of a .ckpt file.")
+        step = read_checkpoint_step(path)
+        return str(path), step, f"starting from {path} (iteration {step})"
+    return None, None, "starting from scratch"
+
+
+def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str):
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    t = c["trainer"]
+    checkpoint = ModelCheckpoint(
+        dirpath=str(run_dir / "checkpoints"), every_n_train_steps=t["ckpt_every"],
+        save_last=True, save_top_k=0, save_on_train_epoch_end=False)
+    progress = IterationProgress(label, t["progress"], every=max(t["log_every"], t["eval_every"] // 4),
+                                 eval_every=t["eval_every"])
+    return L.Trainer(
+        accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
+        strategy=t["strategy"], sync_batchnorm=t["sync_batchnorm"], precision=str(t["precision"]),
+        max_steps=t["max_steps"], max_epochs=-1,
+        # evaluation runs inside the training loop (PeriodicEvaluation), not Lightning's val loop
+        limit_val_batches=0, num_sanity_val_steps=0,
+        log_every_n_steps=t["log_every"], logger=loggers,
+        callbacks=[PeriodicEvaluation(t["eval_every"]), progress, checkpoint],
+        enable_progress_bar=False, enable_model_summary=False,
+        deterministic=t["deterministic"], benchmark=None if t["deterministic"] else True,
+        default_root_dir=str(run_dir))
+
+
+def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
+    """Train and test one network; return the run's summary. Raises ResnetLabError subclasses
+    with one-sentence messages for bad input, before any work starts."""
+    from .module import ResNetModule
+
+    _quiet_lightning()
+    validate(cfg)
+    c = resolved(cfg)
+    run_dir = Path(run_dir)
+    rd = RunDir(run_dir)
+    label = c["run_name"]
+    rd.check_config(c)
+    prior = rd.summary()
+    if prior and prior.get("status") == "done":
+        print(f"{label}: already done (test error {prior.get('test_error', float('nan')):.2f}% after "
+              f"{prior.get('steps')} iterations); results in {run_dir}. Delete that directory to train again.")
+        return prior
+    dm = build_datamodule(c["data"], c["seed"])
+    dm.load()  # a missing or corrupt data set stops here, before anything is written
+    ckpt, resume_step, how = _resume_point(rd, c.get("ckpt_path"))
+
+    rd.write_config(c)
+    started = time.time()
+    rd.write_summary(dict(status="running", run_name=label, study=c["study"],
+                          started=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+    import lightning as L
+
+    loggers, where = build_loggers(c, run_dir, resume_step)
+    failed = True
+    try:
+        L.seed_everything(c["seed"], workers=True, verbose=False)
+        trainer = build_trainer(c, run_dir, loggers, label)
+        device = trainer.strategy.root_device
+        t = c["trainer"]
+        channels_last = t["channels_last"] if t["channels_last"] != "auto" else device.type == "cuda"
+        module = ResNetModule(
+            c["model"], c["optim"], log_every=t["log_every"], top5=c["data"]["name"] == "imagenet" and c["data"]["num_classes"] > 5,
+            channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"])
+        if channels_last:
+            dm.memory_format = torch.channels_last
+        if trainer.is_global_zero:
+            n_params = count_params(module.model)
+            print(f"resnet_lab: {label} on {c['data']['name']} ({n_params:,} parameters), {how}\n"
+                  f"  {module.schedule.describe(t['max_steps'])}; batch {c['data']['batch_size']}; "
+                  f"{device_name(device)} x {trainer.world_size}; precision {t['precision']}\n"
+                  f"  run directory {run_dir}\n  {where}", flush=True)
+        trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
+        if trainer.interrupted:
+            rd.update_summary(status="interrupted", steps=trainer.global_step)
+            raise KeyboardInterrupt
+        trainer.save_checkpoint(str(rd.checkpoint_dir / "last.ckpt"))
+        trainer.test(module, datamodule=dm, verbose=False)
+        latest = module.latest
+        summary = rd.update_summary(
+            status="done", steps=trainer.global_step,
+            test_error=latest.get("test/error"), train_error=latest.get("train/error"),
+            val_error=latest.get("val/error"), test_top5_error=latest.get("test/top5_error"),
+            warmup_ended_at=module.schedule.warmup_ended_at,
+            wall_time_s=round(time.time() - started, 1), device=device_name(device),
+            world_size=trainer.world_size, torch=torch.__version__,
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        summary = {k: v for k, v in summary.items() if v is not None}
+        rd.write_summary(summary)
+        failed = False
+        if trainer.is_global_zero:
+            tr = summary.get("train_error")
+            print(f"{label}: test error {summary['test_error']:.2f}%"
+                  + (f", train error {tr:.2f}%" if tr is not None and math.isfinite(tr) else "")
+                  + f" after {summary['steps']} iterations in {format_duration(summary['wall_time_s'])}"
+                  f"; results in {run_dir}", flush=True)
+        return summary
+    except BaseException as e:
+        if rd.summary() and rd.summary().get("status") == "running":
+            rd.update_summary(status="failed", reason=f"{type(e).__name__}: {e}",
+                              wall_time_s=round(time.time() - started, 1))
+        raise
+    finally:
+        finish_wandb(failed)

@@ -1,0 +1,95 @@
+"""run.py for real (subprocess): single runs, multirun, outputs, W&B offline, bad input."""
+
+import glob
+import os
+
+import yaml
+
+from resnet_lab.records import read_metrics
+
+from .conftest import FAST, run_py
+
+METRICS = {"train/error", "train/loss", "lr", "val/error", "test/error"}
+
+
+def test_single_run_writes_its_records_and_wandb_offline(tmp_path):
+    env = {"WANDB_API_KEY": "local-secret-0123456789abcdef"}
+    proc = run_py(FAST + ["model.depth=8", "trainer.max_steps=20"], tmp_path, env=env)
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    assert "synthetic-ResNet-8-s0: test error" in proc.stdout
+    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoints/last.ckpt", "wandb_run_id"):
+        assert (run_dir / name).is_file(), name
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert cfg["model"]["depth"] == 8 and cfg["optim"]["lr"] == 0.1 and cfg["seed"] == 0
+    m = read_metrics(run_dir)
+    assert METRICS <= set(m)
+    assert [s for s, _ in m["val/error"]] == [10, 20]
+    assert all(0 <= v <= 100 for key in ("train/error", "val/error", "test/error") for _, v in m[key])
+    run_id = (run_dir / "wandb_run_id").read_text().strip()
+    offline = glob.glob(str(run_dir / "wandb" / f"offline-run-*-{run_id}" / f"run-{run_id}.wandb"))
+    assert offline and os.path.getsize(offline[0]) > 0
+    # the API key (here only in the environment) is written nowhere in the run directory
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert b"local-secret-0123456789abcdef" not in path.read_bytes(), path
+    assert "local-secret" not in proc.stdout + proc.stderr
+
+
+def test_finished_run_is_not_retrained(tmp_path):
+    args = FAST + ["model.depth=8", "trainer.max_steps=10", "logger=none"]
+    run_py(args, tmp_path)
+    metrics = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0" / "metrics.csv"
+    before = (metrics.stat().st_mtime_ns, metrics.read_bytes())
+    proc = run_py(args, tmp_path)
+    assert "already done" in proc.stdout
+    assert (metrics.stat().st_mtime_ns, metrics.read_bytes()) == before
+
+
+def test_other_config_in_same_directory_is_refused(tmp_path):
+    args = FAST + ["model.depth=8", "trainer.max_steps=10", "logger=none"]
+    run_py(args, tmp_path)
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != "run.log"}
+    proc = run_py(args + ["optim.lr=0.05"], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert "optim.lr: 0.1 there, 0.05 here" in proc.stderr and "run_name=" in proc.stderr
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != "run.log"}
+    assert after == before  # nothing of the earlier run was touched
+
+
+def test_multirun_2x2(tmp_path):
+    proc = run_py(["-m"] + FAST + ["logger=csv", "trainer.max_steps=10", "model.depth=8,14",
+                                   "model.residual=true,false"], tmp_path)
+    sweep = tmp_path / "outputs" / "sweeps" / "adhoc"
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert len(jobs) == 4
+    labels = set()
+    for job in jobs:
+        cfg = yaml.safe_load((job / "config.yaml").read_text())
+        summary = yaml.safe_load((job / "summary.json").read_text())
+        assert summary["status"] == "done"
+        assert METRICS <= set(read_metrics(job))
+        assert (job / "csv" / "metrics.csv").is_file()  # logger=csv
+        assert (job / "checkpoints" / "last.ckpt").is_file()
+        assert f"model.depth={cfg['model']['depth']}" in job.name
+        labels.add(summary["run_name"])
+    assert labels == {"synthetic-ResNet-8-s0", "synthetic-plain-8-s0", "synthetic-ResNet-14-s0",
+                      "synthetic-plain-14-s0"}
+    assert "4 of 4 jobs done, 0 failed" in proc.stdout
+
+
+def test_bad_value_is_one_sentence_and_leaves_nothing(tmp_path):
+    proc = run_py(FAST + ["model.depth=21"], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: model.depth=21 is invalid")
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "outputs" / "runs" / "synthetic-ResNet-21-s0").exists()
+
+
+def test_missing_cifar_offline_says_where_to_put_it(tmp_path):
+    proc = run_py(["logger=none", f"data.root={tmp_path / 'nothing'}", "data.download=false"],
+                  tmp_path, check=False)
+    assert proc.returncode == 2
+    msg = proc.stderr.strip().splitlines()[-1]
+    assert "cifar-10-python.tar.gz" in msg and str(tmp_path / "nothing") in msg
+    assert "Traceback" not in proc.stderr
