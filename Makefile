@@ -12,7 +12,8 @@ EXTRAS     ?= dev,slurm,joblib
 STAMP      := $(VENV)/.installed
 FMNIST     := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: help install fashion-mnist test test-slow lint architectures
+.PHONY: help install fashion-mnist test test-slow lint architectures smoke cpu_degradation \
+        figure1 figure4 figure6 figure7 table6 shortcuts
 
 help:
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -44,3 +45,46 @@ lint: install  ## ruff
 
 architectures: install  ## print and save the architecture table (params, FLOPs, paper's numbers)
 	$(PY) -m resnet_lab.models --out outputs/architectures/architectures
+
+# ---------------------------------------------------------------- the paper's studies
+# `make figure6` runs the study (a Hydra multirun; finished jobs are not retrained) and draws
+# it, even when some jobs failed (they are named in the figure's caption); the target then
+# exits non-zero. ARGS passes extra overrides (sweeps too): make figure6 ARGS="trainer=gpu"
+ARGS    ?=
+FIGURES ?= outputs/figures
+SWEEPS  ?= outputs/sweeps
+
+# $(call study,EXPERIMENT,FIGURE...,EXTRA OVERRIDES)
+define study
+	@status=0; $(PY) run.py -m experiment=$(1) $(3) $(ARGS) || status=$$?; \
+	for fig in $(2); do \
+	  $(PY) -m resnet_lab.figures $$fig --sweep $(SWEEPS)/$(1) --out $(FIGURES)/$(1) || status=1; \
+	done; exit $$status
+endef
+
+figure1: install  ## Figure 1: CIFAR-10 plain-20/56, training and test error
+	$(call study,figure1,figure1)
+
+figure6: install  ## Figure 6: CIFAR-10 plain-20..56, ResNet-20..110, ResNet-110/1202
+	$(call study,figure6,figure6)
+
+figure7: install  ## Figure 7: std of layer responses, plain-20/56, ResNet-20/56/110
+	$(call study,figure7,figure7)
+
+table6: install  ## Table 6: CIFAR-10 test error of ResNet-20..1202 over 5 seeds
+	$(call study,table6,table6)
+
+figure4: install  ## Figure 4: ImageNet plain-18/34 and ResNet-18/34 (needs ImageNet in data/imagenet)
+	$(call study,figure4,figure4)
+
+shortcuts: install  ## Table 3: ImageNet ResNet-34 with shortcuts A, B, C
+	$(call study,shortcuts,shortcuts)
+
+smoke: install  ## every study's code path on synthetic data in a few minutes, ending in PNGs
+	$(call study,smoke,figure1 figure6 figure7 table6)
+	$(call study,smoke_imagenet,figure4 shortcuts)
+
+# More depths: make cpu_degradation NETS=plain-20,plain-32,plain-44,plain-56,ResNet-20,ResNet-32,ResNet-44,ResNet-56
+NETS ?=
+cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (about half an hour)
+	$(call study,cpu_degradation,figure1 figure6 figure7,$(if $(NETS),net=$(NETS)))

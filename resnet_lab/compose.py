@@ -18,3 +18,23 @@ def compose(overrides: Iterable[str] = (), return_hydra_config: bool = False) ->
     """``conf/config.yaml`` with ``overrides`` applied, as ``python run.py <overrides>`` sees it."""
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         return hydra_compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
+def sweep_jobs(overrides: Iterable[str] = ()) -> list[list[str]]:
+    """The jobs ``python run.py -m <overrides>`` launches, as override lists, in the order of
+    Hydra's basic sweeper: the experiment's ``hydra.sweeper.params``, then the command line,
+    a later value of a key replacing an earlier one, then the cartesian product."""
+    import itertools
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    cli = parser.parse_overrides(list(overrides))
+    cfg = compose([o.input_line for o in cli if not o.is_sweep_override()], return_hydra_config=True)
+    params = cfg.hydra.sweeper.params or {}
+    axes: dict[str, list[str]] = {}
+    for o in parser.parse_overrides([f"{k}={v}" for k, v in params.items()]) + cli:
+        key = o.get_key_element()
+        axes[key] = ([f"{key}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+                     else [o.input_line])
+    return [list(job) for job in itertools.product(*axes.values())]

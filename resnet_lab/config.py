@@ -8,6 +8,7 @@ with the nearest valid name.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,10 +18,41 @@ from .errors import ConfigError, invalid, unknown_keys
 from .models.build import label, validate_model_cfg
 
 
+NET_PATTERN = re.compile(r"^(plain|resnet)-(\d+)(?:-([ABC]))?$", re.IGNORECASE)
+NET_HINT = "plain-<depth> or ResNet-<depth>[-A|-B|-C], e.g. plain-56, ResNet-110, ResNet-34-C"
+
+
+def parse_net(net: str) -> dict[str, Any] | None:
+    """``plain-56`` -> depth 56, residual false; ``ResNet-34-C`` -> also shortcut C. None if
+    ``net`` is not of that form."""
+    m = NET_PATTERN.match(str(net).strip())
+    if not m:
+        return None
+    residual = m.group(1).lower() == "resnet"
+    out: dict[str, Any] = {"depth": int(m.group(2)), "residual": residual}
+    if m.group(3):
+        out["shortcut"] = m.group(3).upper()
+    elif not residual:
+        out["shortcut"] = "A"  # a plain net has no shortcut; A adds no layers (same parameters)
+    return out
+
+
+def from_net(net: Any, field: str, default: Any) -> Any:
+    """Resolver: a model field from the ``net`` shorthand, or ``default`` when net is unset.
+    An unreadable ``net`` gives the default too; ``validate`` then reports it."""
+    if net is None:
+        return default
+    parsed = parse_net(net) or {}
+    return parsed.get(field, default)
+
+
 def register_resolvers() -> None:
-    """``${label:family,depth,residual,shortcut}`` gives a run's legend name (see ``label``)."""
+    """``${label:family,depth,residual,shortcut}``: a run's legend name (see ``label``);
+    ``${from_net:${net},field,default}``: a model field from the ``net`` shorthand."""
     if not OmegaConf.has_resolver("label"):
         OmegaConf.register_new_resolver("label", label)
+    if not OmegaConf.has_resolver("from_net"):
+        OmegaConf.register_new_resolver("from_net", from_net)
 
 
 register_resolvers()
@@ -182,7 +214,8 @@ def validate_logger(lg: Mapping) -> None:
 
 
 TOP_KEYS = {"model", "data", "optim", "trainer", "logger", "paths", "seed", "study", "run_name",
-            "tags", "ckpt_path", "responses", "experiment_note"}
+            "tags", "ckpt_path", "responses", "net"}
+RESPONSE_KEYS = {"enabled", "reduce", "at_checkpoints"}
 
 
 def validate(cfg: DictConfig | Mapping) -> None:
@@ -198,13 +231,20 @@ def validate(cfg: DictConfig | Mapping) -> None:
     validate_optim(c["optim"])
     validate_trainer(c["trainer"])
     validate_logger(c["logger"])
+    if c.get("net") is not None and parse_net(c["net"]) is None:
+        raise invalid("net", c["net"], NET_HINT)
+    r = c["responses"]
+    _check_keys("responses", r, RESPONSE_KEYS)
+    _choice("responses.enabled", r["enabled"], (True, False))
+    _choice("responses.reduce", r["reduce"], ("all", "channel"))
+    _choice("responses.at_checkpoints", r["at_checkpoints"], (True, False))
     if not _is_int(c["seed"]) or c["seed"] < 0:
         raise invalid("seed", c["seed"], "an integer >= 0")
     d, m, t = c["data"], c["model"], c["trainer"]
     if m["num_classes"] != d["num_classes"]:
         raise invalid("model.num_classes", m["num_classes"], f"{d['num_classes']} (data.num_classes)")
-    if d["name"] in ("cifar10", "fashion_mnist", "synthetic") and m["family"] != "cifar":
-        raise invalid("model", m["family"], f"cifar (data={d['name']} has 32x32 images; use model=imagenet with data=imagenet)")
+    if d["name"] == "imagenet" and m["family"] != "imagenet":
+        raise invalid("model", m["family"], "imagenet (data=imagenet needs model=imagenet)")
     n_dev = t["devices"] if _is_int(t["devices"]) else 1
     world = n_dev * t["num_nodes"]
     if t["strategy"] != "auto" and d["batch_size"] % world:

@@ -75,13 +75,16 @@ def build_loggers(cfg: Mapping[str, Any], run_dir: Path, resume_step: int | None
         if mode != "disabled":
             from lightning.pytorch.loggers import WandbLogger
 
-            run_id = _wandb_id(run_dir)
+            # under a W&B sweep agent the agent names the run (WANDB_RUN_ID); otherwise the id
+            # kept in the run directory lets a resumed run continue its W&B run
+            run_id = None if os.environ.get("WANDB_SWEEP_ID") else _wandb_id(run_dir)
             loggers.append(WandbLogger(
                 project=lg["project"], entity=lg["entity"], group=cfg["study"], name=cfg["run_name"],
                 tags=[str(t) for t in cfg.get("tags", [])], id=run_id, resume="allow",
                 save_dir=str(run_dir), mode=mode, config=without_secrets(dict(cfg)), job_type="train",
                 log_model=False))
-            where += (f"; W&B {mode} (project {lg['project']}, group {cfg['study']}, run {run_id})"
+            where += (f"; W&B {mode} (project {lg['project']}, group {cfg['study']}"
+                      + (f", run {run_id})" if run_id else ")")
                       + (f", sync later with `wandb sync {run_dir / 'wandb'}`" if mode == "offline" else ""))
     return loggers, where
 
@@ -95,3 +98,20 @@ def finish_wandb(failed: bool) -> None:
 
         if wandb.run is not None:
             wandb.finish(exit_code=1 if failed else 0)
+
+
+def log_responses(loggers: list, rows: list[dict], step: int) -> None:
+    """Figure 7's numbers to W&B, when a W&B logger is active: a table and a line plot."""
+    for lg in loggers:
+        if type(lg).__name__ != "WandbLogger":
+            continue
+        import wandb
+
+        run = lg.experiment
+        table = wandb.Table(columns=["layer", "name", "std"],
+                            data=[[r["layer"], r["name"], r["std"]] for r in rows])
+        run.log({"responses/table": table,
+                 "responses/std": wandb.plot.line(table, "layer", "std", title="std of layer responses"),
+                 "trainer/global_step": step})
+        # the rows themselves, so figures can be drawn from a W&B group through the public API
+        run.summary["responses"] = rows

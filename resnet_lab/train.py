@@ -27,6 +27,7 @@ from .loggers import build_loggers, finish_wandb
 from .models import count_params
 from .progress import IterationProgress, PeriodicEvaluation, format_duration
 from .records import RunDir
+from .responses import ResponsesAtCheckpoints, record_responses
 
 log = logging.getLogger("resnet_lab")
 
@@ -72,11 +73,15 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     t = c["trainer"]
+    callbacks = [PeriodicEvaluation(t["eval_every"])]
+    if c["responses"]["enabled"] and c["responses"]["at_checkpoints"]:
+        callbacks.append(ResponsesAtCheckpoints(t["ckpt_every"], run_dir, c["responses"]["reduce"]))
     checkpoint = ModelCheckpoint(
         dirpath=str(run_dir / "checkpoints"), every_n_train_steps=t["ckpt_every"],
         save_last=True, save_top_k=0, save_on_train_epoch_end=False)
-    progress = IterationProgress(label, t["progress"], every=max(t["log_every"], t["eval_every"] // 4),
-                                 eval_every=t["eval_every"])
+    # a progress line about four times per evaluation, on logged iterations
+    every = max(1, t["eval_every"] // 4 // t["log_every"]) * t["log_every"]
+    progress = IterationProgress(label, t["progress"], every=every, eval_every=t["eval_every"])
     return L.Trainer(
         accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
         strategy=t["strategy"], sync_batchnorm=t["sync_batchnorm"], precision=str(t["precision"]),
@@ -84,7 +89,7 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str
         # evaluation runs inside the training loop (PeriodicEvaluation), not Lightning's val loop
         limit_val_batches=0, num_sanity_val_steps=0,
         log_every_n_steps=t["log_every"], logger=loggers,
-        callbacks=[PeriodicEvaluation(t["eval_every"]), progress, checkpoint],
+        callbacks=[*callbacks, progress, checkpoint],
         enable_progress_bar=False, enable_model_summary=False,
         deterministic=t["deterministic"], benchmark=None if t["deterministic"] else True,
         default_root_dir=str(run_dir))
@@ -142,6 +147,8 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
             raise KeyboardInterrupt
         trainer.save_checkpoint(str(rd.checkpoint_dir / "last.ckpt"))
         trainer.test(module, datamodule=dm, verbose=False)
+        if c["responses"]["enabled"] and trainer.is_global_zero:
+            record_responses(module, dm, loggers, run_dir, c["responses"]["reduce"])
         latest = module.latest
         summary = rd.update_summary(
             status="done", steps=trainer.global_step,

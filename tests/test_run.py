@@ -1,6 +1,7 @@
 """run.py for real (subprocess): single runs, multirun, outputs, W&B offline, bad input."""
 
 import glob
+import json
 import os
 
 import yaml
@@ -17,7 +18,8 @@ def test_single_run_writes_its_records_and_wandb_offline(tmp_path):
     proc = run_py(FAST + ["model.depth=8", "trainer.max_steps=20"], tmp_path, env=env)
     run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
     assert "synthetic-ResNet-8-s0: test error" in proc.stdout
-    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoints/last.ckpt", "wandb_run_id"):
+    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoints/last.ckpt", "wandb_run_id",
+                 "responses.json", "responses.csv"):
         assert (run_dir / name).is_file(), name
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert cfg["model"]["depth"] == 8 and cfg["optim"]["lr"] == 0.1 and cfg["seed"] == 0
@@ -25,6 +27,8 @@ def test_single_run_writes_its_records_and_wandb_offline(tmp_path):
     assert METRICS <= set(m)
     assert [s for s, _ in m["val/error"]] == [10, 20]
     assert all(0 <= v <= 100 for key in ("train/error", "val/error", "test/error") for _, v in m[key])
+    responses = json.loads((run_dir / "responses.json").read_text())
+    assert [r["layer"] for r in responses] == list(range(1, 8))  # the 7 3x3 layers of ResNet-8
     run_id = (run_dir / "wandb_run_id").read_text().strip()
     offline = glob.glob(str(run_dir / "wandb" / f"offline-run-*-{run_id}" / f"run-{run_id}.wandb"))
     assert offline and os.path.getsize(offline[0]) > 0

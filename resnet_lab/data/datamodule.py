@@ -95,6 +95,11 @@ class InMemoryDataModule(L.LightningDataModule):
     def test_dataloader(self):
         return self._eval("test", None)
 
+    def response_batches(self) -> EvalBatches:
+        """The whole test set in one process (Figure 7's statistics)."""
+        x, y = self.on_device["test"]
+        return EvalBatches(x, y, self.cfg["eval_batch_size"], self.normalizer, 0, 1, self.memory_format)
+
 
 class ImageFolderDataModule(L.LightningDataModule):
     """ImageNet from ``root``/train and ``root``/val. There is no labelled test set, so the
@@ -144,6 +149,9 @@ class ImageFolderDataModule(L.LightningDataModule):
 
     def test_dataloader(self):
         return self._loader(self.val_set, self.cfg["eval_batch_size"], False)
+
+    def response_batches(self) -> DataLoader:
+        return self.eval_loaders()["val"]
 
 
 def build_datamodule(cfg: Mapping[str, Any], seed: int = 0) -> L.LightningDataModule:

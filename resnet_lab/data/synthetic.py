@@ -19,7 +19,7 @@ def _smooth(n: int, channels: int, size: int, cells: int, g: torch.Generator) ->
 
 
 def make_synthetic(seed: int, train_size: int, test_size: int, num_classes: int = 10,
-                   channels: int = 3, image_size: int = 32, noise: float = 0.35):
+                   channels: int = 3, image_size: int = 32, noise: float = 0.8):
     """Return ``(train_x, train_y, test_x, test_y)`` like the file-backed data sets."""
     g = seeded_generator(seed, 0)
     patterns = _smooth(num_classes, channels, image_size, 4, g)

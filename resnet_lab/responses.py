@@ -1,0 +1,124 @@
+"""Figure 7: the standard deviation of every 3x3 layer's response.
+
+A response is the output of a 3x3 layer after BN, before the ReLU or the addition (the paper's
+Sec. 4.2); the network is in eval mode and the statistics are taken over a whole evaluation set
+(by default the test set). The paper does not say over which axes the std is taken; the
+default, ``reduce: all``, is the std of all of a layer's outputs (images x channels x
+positions); ``reduce: channel`` averages the per-channel stds instead.
+
+The moments are accumulated exactly in float64, batch by batch (Chan et al.'s pairwise update),
+so the result does not depend on the batch size and equals a direct computation.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import Callback
+from torch import nn
+
+from .models import response_layers
+
+REDUCES = ("all", "channel")
+
+
+class RunningMoments:
+    """Count, mean and sum of squared deviations, per channel, in float64."""
+
+    def __init__(self, channels: int) -> None:
+        self.n = 0
+        self.mean = torch.zeros(channels, dtype=torch.float64)
+        self.m2 = torch.zeros(channels, dtype=torch.float64)
+
+    def update(self, x: torch.Tensor) -> None:
+        """Add a (N, C, H, W) batch."""
+        x = x.detach().to(torch.float64).transpose(0, 1).reshape(x.shape[1], -1)  # (C, N*H*W)
+        nb = x.shape[1]
+        mean_b = x.mean(1).cpu()
+        m2_b = ((x - x.mean(1, keepdim=True)) ** 2).sum(1).cpu()
+        n = self.n + nb
+        delta = mean_b - self.mean
+        self.mean += delta * nb / n
+        self.m2 += m2_b + delta**2 * self.n * nb / n
+        self.n = n
+
+    def std(self, reduce: str = "all") -> float:
+        """Population std (ddof=0)."""
+        if reduce == "channel":
+            return float(torch.sqrt(self.m2 / self.n).mean())
+        # combine the channels: total mean and M2 over all of the layer's outputs
+        total_mean = self.mean.mean()
+        m2 = self.m2.sum() + (self.n * (self.mean - total_mean) ** 2).sum()
+        return float(torch.sqrt(m2 / (self.n * len(self.mean))))
+
+
+@torch.no_grad()
+def layer_response_stds(model: nn.Module, batches: Iterable, device: torch.device | str = "cpu",
+                        reduce: str = "all") -> list[dict]:
+    """``[{"layer": 1, "name": "bn1", "std": ...}, ...]`` in forward order, over all ``batches``
+    of (images, labels)."""
+    if reduce not in REDUCES:
+        raise ValueError(f"reduce={reduce!r}; valid: {', '.join(REDUCES)}")
+    layers = response_layers(model)
+    moments = {name: RunningMoments(bn.num_features) for name, bn in layers}
+    hooks = [bn.register_forward_hook(lambda m, i, out, name=name: moments[name].update(out))
+             for name, bn in layers]
+    was_training = model.training
+    model.eval()
+    try:
+        for x, _ in batches:
+            model(x.to(device))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return [{"layer": i + 1, "name": name, "std": moments[name].std(reduce)}
+            for i, (name, _) in enumerate(layers)]
+
+
+def save_responses(rows: list[dict], run_dir: str | Path, step: int | None = None) -> Path:
+    """Write ``responses.json`` and ``responses.csv`` (or ``responses_step<k>.*`` for a
+    checkpoint's responses) in the run directory; return the JSON path."""
+    run_dir = Path(run_dir)
+    stem = "responses" if step is None else f"responses_step{step}"
+    json_path = run_dir / f"{stem}.json"
+    json_path.write_text(json.dumps(rows, indent=1) + "\n")
+    with open(run_dir / f"{stem}.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["layer", "name", "std"])
+        w.writeheader()
+        w.writerows(rows)
+    return json_path
+
+
+def load_responses(run_dir: str | Path) -> list[dict] | None:
+    path = Path(run_dir) / "responses.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def record_responses(module, datamodule, loggers, run_dir: Path, reduce: str, step: int | None = None) -> list[dict]:
+    """Compute the responses of a trained module over the data module's full test set, save
+    them in the run directory and send them to W&B (a table and a line plot)."""
+    device = next(module.model.parameters()).device
+    rows = layer_response_stds(module.model, datamodule.response_batches(), device, reduce)
+    save_responses(rows, run_dir, step)
+    from .loggers import log_responses
+
+    log_responses(loggers, rows, step if step is not None else module.global_step)
+    return rows
+
+
+class ResponsesAtCheckpoints(Callback):
+    """Responses every ``every`` iterations too, saved as ``responses_step<k>.json/.csv``."""
+
+    def __init__(self, every: int, run_dir: Path, reduce: str) -> None:
+        self.every, self.run_dir, self.reduce = every, Path(run_dir), reduce
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if step % self.every == 0 and trainer.is_global_zero:
+            record_responses(pl_module, trainer.datamodule, pl_module.loggers, self.run_dir,
+                             self.reduce, step)

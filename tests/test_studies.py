@@ -1,0 +1,95 @@
+"""The studies (conf/experiment/) and W&B sweeps (sweeps/) expand to the paper's grids."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from resnet_lab.compose import compose, sweep_jobs
+from resnet_lab.config import validate
+from resnet_lab.train import resolved
+
+ROOT = Path(__file__).resolve().parents[1]
+CIFAR_PLAIN = ["plain-20", "plain-32", "plain-44", "plain-56"]
+GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
+    "figure1": (["plain-20", "plain-56"], [0]),
+    "figure6": (CIFAR_PLAIN + ["ResNet-20", "ResNet-32", "ResNet-44", "ResNet-56", "ResNet-110",
+                               "ResNet-1202"], [0]),
+    "figure7": (["plain-20", "plain-56", "ResNet-20", "ResNet-56", "ResNet-110"], [0]),
+    "table6": (["ResNet-20", "ResNet-32", "ResNet-44", "ResNet-56", "ResNet-110", "ResNet-1202"],
+               [0, 1, 2, 3, 4]),
+    "figure4": (["plain-18", "plain-34", "ResNet-18-A", "ResNet-34-A"], [0]),
+    "shortcuts": (["ResNet-34-A", "ResNet-34-B", "ResNet-34-C"], [0]),
+    "cpu_degradation": (["plain-20", "plain-56", "ResNet-20", "ResNet-56"], [0]),
+    "smoke": (["plain-8", "plain-14", "ResNet-8", "ResNet-14"], [0]),
+    "smoke_imagenet": (["plain-18", "ResNet-18-A", "ResNet-18-B", "ResNet-18-C"], [0]),
+}
+DATA = {"figure4": "imagenet", "shortcuts": "imagenet", "cpu_degradation": "fashion_mnist",
+        "smoke": "synthetic", "smoke_imagenet": "synthetic"}
+
+
+def expected_model(net: str, family: str) -> tuple:
+    kind, depth, *shortcut = net.split("-")
+    default = "A" if family == "cifar" or kind == "plain" else "B"  # plain nets: no projections
+    return family, int(depth), kind == "ResNet", shortcut[0] if shortcut else default
+
+
+def job_configs(study: str, extra=()):
+    for job in sweep_jobs([f"experiment={study}", *extra]):
+        cfg = compose(job)
+        validate(cfg)
+        yield job, resolved(cfg)
+
+
+@pytest.mark.parametrize("study", sorted(GRIDS))
+def test_experiment_expands_to_the_papers_grid(study):
+    nets, seeds = GRIDS[study]
+    family = "imagenet" if DATA.get(study) == "imagenet" or study == "smoke_imagenet" else "cifar"
+    seen = []
+    for job, c in job_configs(study):
+        m = c["model"]
+        seen.append((c["net"], c["seed"]))
+        assert (m["family"], m["depth"], m["residual"], m["shortcut"]) == expected_model(c["net"], family), job
+        assert c["study"] == study and study in c["tags"]
+        assert c["data"]["name"] == DATA.get(study, "cifar10")
+    assert sorted(seen) == sorted((n, s) for n in nets for s in seeds)
+
+
+def test_full_scale_studies_use_the_papers_recipe():
+    for study in ("figure1", "figure6", "figure7", "table6"):
+        for _, c in job_configs(study):
+            assert c["trainer"]["max_steps"] == 64000 and c["optim"]["milestones"] == [32000, 48000]
+            assert c["data"]["batch_size"] == 128 and c["optim"]["lr"] == 0.1
+    for _, c in job_configs("figure4"):
+        assert c["data"]["batch_size"] == 256 and c["optim"]["schedule"] == "plateau"
+        assert c["trainer"]["max_steps"] == 600000
+
+
+def test_cpu_degradation_scales_the_schedule():
+    for _, c in job_configs("cpu_degradation"):
+        t, o = c["trainer"], c["optim"]
+        # the paper's 32k/48k of 64k iterations, scaled to 600
+        assert [m / t["max_steps"] for m in o["milestones"]] == [32 / 64, 48 / 64]
+        assert c["model"]["in_channels"] == 1 and c["responses"]["enabled"]
+
+
+def test_cpu_degradation_takes_more_depths_as_a_switch():
+    jobs = sweep_jobs(["experiment=cpu_degradation", "net=plain-20,plain-32,plain-44,plain-56"])
+    assert [j[0] for j in jobs] == [f"net={n}" for n in CIFAR_PLAIN]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
+def test_wandb_sweep_matches_its_experiment(path):
+    sweep = yaml.safe_load(path.read_text())
+    study = path.stem
+    assert f"experiment={study}" in sweep["command"] and "${args_no_hyphens}" in sweep["command"]
+    params = sweep["parameters"]
+    nets, seeds = GRIDS[study]
+    assert params["net"]["values"] == nets
+    assert params.get("seed", {"values": [0]})["values"] == seeds
+    fixed = [c for c in sweep["command"] if "=" in c]
+    # each agent job composes and validates exactly as the W&B agent will call it
+    for net in nets:
+        cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}"])
+        validate(cfg)
+        assert resolved(cfg)["logger"]["name"] == "wandb"
