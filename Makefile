@@ -13,7 +13,7 @@ STAMP      := $(VENV)/.installed
 FMNIST     := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 .PHONY: help install fashion-mnist test test-slow lint architectures smoke cpu_degradation \
-        figure1 figure4 figure6 figure7 table6 shortcuts
+        figures figure1 figure4 figure6 figure7 table6 shortcuts
 
 help:
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -61,6 +61,10 @@ define study
 	  $(PY) -m resnet_lab.figures $$fig --sweep $(SWEEPS)/$(1) --out $(FIGURES)/$(1) || status=1; \
 	done; exit $$status
 endef
+
+FIG ?= all
+figures: install  ## redraw figures from records: make figures FIG=figure6 SWEEP=outputs/sweeps/figure6
+	$(PY) -m resnet_lab.figures $(FIG) --sweep $(or $(SWEEP),$(SWEEPS)) --out $(FIGURES)
 
 figure1: install  ## Figure 1: CIFAR-10 plain-20/56, training and test error
 	$(call study,figure1,figure1)

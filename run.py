@@ -7,10 +7,12 @@ Examples:
     python run.py experiment=figure6                     # a whole study (see conf/experiment/)
 """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
-from resnet_lab.cli import run_job
+from resnet_lab.cli import check_overrides, run_job
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
@@ -19,4 +21,5 @@ def main(cfg: DictConfig):
 
 
 if __name__ == "__main__":
+    check_overrides(sys.argv[1:])  # unknown keys: name the nearest valid one
     main()

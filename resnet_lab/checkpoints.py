@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from .errors import ResnetLabError
 
@@ -21,6 +24,8 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        if "GLOBAL" not in str(e):  # not an unsafe object: the file is simply not a checkpoint
+            raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or not a torch file).") from e
         raise CheckpointError(
             f"refusing to load {path}: it holds Python objects other than tensors and plain data "
             f"(a tampered or foreign checkpoint; resnet_lab loads weights only, never pickled code).") from e
@@ -34,3 +39,24 @@ def load_checkpoint(path: str | Path) -> dict:
 def read_checkpoint_step(path: str | Path) -> int:
     """The iteration a checkpoint was saved at."""
     return int(load_checkpoint(path).get("global_step", 0))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file in the same folder, flushed to disk, then renamed
+    over the old one: a kill at any moment leaves either the old or the new checkpoint, never a
+    truncated one. Temporary files of an earlier, killed save are removed."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{path.name}.tmp-*"):
+            stale.unlink(missing_ok=True)
+        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -7,19 +7,21 @@ run on; the sweep ends with a table of all jobs and a non-zero exit if any faile
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from .errors import ResnetLabError
+from .errors import ResnetLabError, unknown_keys
 from .records import RunDir, atomic_write
 from .train import train
 
@@ -39,6 +41,53 @@ def _save_overrides(run_dir: Path) -> None:
         atomic_write(run_dir / "overrides.txt", "\n".join(overrides) + "\n")
 
 
+def unknown_override(args: list[str]) -> str | None:
+    """The error for a command-line override of a key the config does not have, naming the
+    nearest valid key (Hydra's own message does not); None when all keys exist or when in
+    doubt (then Hydra reports whatever is wrong)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from .compose import compose
+
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in args if not a.startswith("-")])
+    except Exception:  # noqa: BLE001 - a syntax error is Hydra's to report
+        return None
+    checked = [o for o in parsed if "." in o.key_or_group and not o.key_or_group.startswith("hydra")
+               and o.package is None and not o.input_line.startswith(("+", "~"))]
+    base = []
+    for o in parsed:
+        if o in checked:
+            continue
+        # a sweep over groups (data=a,b): any one of them tells which keys exist
+        base.append(f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}"
+                    if o.is_sweep_override() else o.input_line)
+    try:
+        cfg = compose(base)
+    except Exception:  # noqa: BLE001
+        return None
+    missing = object()
+    for o in checked:
+        key = o.key_or_group
+        if OmegaConf.select(cfg, key, default=missing) is not missing:
+            continue
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent, default=None)
+        if not isinstance(node, DictConfig):
+            return f"unknown option {key}: {parent} is not a group of options."
+        return str(unknown_keys(parent, [leaf], node.keys()))
+    return None
+
+
+def check_overrides(args: list[str]) -> None:
+    """Exit with one sentence if the command line names an option the config does not have."""
+    error = unknown_override(args)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
 def run_job(cfg: DictConfig) -> dict[str, Any]:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
@@ -47,10 +96,11 @@ def run_job(cfg: DictConfig) -> dict[str, Any]:
     try:
         summary = train(cfg, run_dir)
         _save_overrides(run_dir)
+        _log_job(run_dir, summary)
         return summary
     except ResnetLabError as e:
-        _remove_if_untouched(run_dir)
         if not multirun:
+            _remove_if_untouched(run_dir)
             print(f"error: {e}", file=sys.stderr, flush=True)
             sys.exit(2)
         print(f"{job} failed: {e}", file=sys.stderr, flush=True)
@@ -68,35 +118,50 @@ def _failed(run_dir: Path, reason: str) -> dict[str, Any]:
     if run_dir.is_dir():
         rd.update_summary(status="failed", reason=reason)
         _save_overrides(run_dir)
-    return {"status": "failed", "reason": reason}
+    result = {"status": "failed", "reason": reason}
+    _log_job(run_dir, result)
+    return result
+
+
+SWEEP_LOG_ENV = "RESNET_LAB_SWEEP_LOG"
+
+
+def _log_job(run_dir: Path, result: dict[str, Any]) -> None:
+    """Append this job's outcome to the multirun's log (see ``SweepSummary``). The log is a
+    file, not memory, because parallel launchers (joblib, SLURM) run jobs in other processes."""
+    path = os.environ.get(SWEEP_LOG_ENV)
+    if not path:
+        return
+    line = json.dumps({"job": run_dir.name, "status": result.get("status"),
+                       "test_error": result.get("test_error"), "reason": result.get("reason")})
+    with open(path, "a") as f:  # one short write per job: appends do not interleave
+        f.write(line + "\n")
 
 
 class SweepSummary(Callback):
     """Prints a table of a multirun's jobs at its end and exits non-zero if any failed."""
 
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, dict]] = []
-
-    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
-            return
-        name = Path(HydraConfig.get().runtime.output_dir).name
-        if job_return.status == JobStatus.COMPLETED and isinstance(job_return._return_value, dict):
-            self.jobs.append((name, job_return._return_value))
-        else:
-            self.jobs.append((name, {"status": "failed", "reason": repr(job_return._return_value)}))
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        path = sweep_dir / f".jobs-{os.getpid()}-{int(time.time())}.jsonl"
+        path.write_text("")
+        os.environ[SWEEP_LOG_ENV] = str(path.resolve())
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if not self.jobs:
+        path = Path(os.environ.pop(SWEEP_LOG_ENV, "") or "/nonexistent")
+        if not path.is_file():
             return
-        failed = [j for j in self.jobs if j[1].get("status") != "done"]
-        print(f"\nsweep {config.hydra.sweep.dir}: {len(self.jobs) - len(failed)} of {len(self.jobs)} jobs done, "
+        jobs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        path.unlink()
+        failed = [j for j in jobs if j["status"] != "done"]
+        print(f"\nsweep {config.hydra.sweep.dir}: {len(jobs) - len(failed)} of {len(jobs)} jobs done, "
               f"{len(failed)} failed", flush=True)
-        for name, s in self.jobs:
-            if s.get("status") == "done":
-                print(f"  done    {name}: test error {s.get('test_error', float('nan')):.2f}%")
+        for j in jobs:
+            if j["status"] == "done":
+                print(f"  done    {j['job']}: test error {j['test_error']:.2f}%")
             else:
-                print(f"  FAILED  {name}: {s.get('reason', 'unknown reason')}")
+                print(f"  FAILED  {j['job']}: {j['reason'] or j['status']}")
         if failed:
             print("re-run the same command to retry the failed jobs; finished jobs are not retrained.",
                   flush=True)

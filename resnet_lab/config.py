@@ -17,7 +17,6 @@ from omegaconf import DictConfig, OmegaConf
 from .errors import ConfigError, invalid, unknown_keys
 from .models.build import label, validate_model_cfg
 
-
 NET_PATTERN = re.compile(r"^(plain|resnet)-(\d+)(?:-([ABC]))?$", re.IGNORECASE)
 NET_HINT = "plain-<depth> or ResNet-<depth>[-A|-B|-C], e.g. plain-56, ResNet-110, ResNet-34-C"
 
@@ -191,7 +190,7 @@ def validate_trainer(t: Mapping) -> None:
         raise invalid("trainer.devices", t["devices"], "auto or an integer >= 1")
     _positive_int("trainer.num_nodes", t["num_nodes"])
     _choice("trainer.strategy", t["strategy"], ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_false"))
-    _choice("trainer.sync_batchnorm", t["sync_batchnorm"], (True, False))
+    _choice("trainer.sync_batchnorm", t["sync_batchnorm"], ("auto", True, False))
     _choice("trainer.precision", str(t["precision"]), PRECISIONS)
     for key in ("max_steps", "eval_every", "log_every", "ckpt_every"):
         _positive_int(f"trainer.{key}", t[key])

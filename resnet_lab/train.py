@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.fabric.utilities.rank_zero import _get_rank
 from omegaconf import DictConfig, OmegaConf
 
-from .checkpoints import read_checkpoint_step
+from . import ddp
+from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
 from .data import build_datamodule
-from .errors import RunDirError
+from .errors import ConfigError, RunDirError
 from .loggers import build_loggers, finish_wandb
 from .models import count_params
 from .progress import IterationProgress, PeriodicEvaluation, format_duration
@@ -68,8 +70,20 @@ def _resume_point(rd: RunDir, ckpt_path: str | None) -> tuple[str | None, int | 
     return None, None, "starting from scratch"
 
 
+def _sync_batchnorm(t: Mapping[str, Any]) -> bool:
+    """``auto``: on for multi-GPU DDP. torch's SyncBatchNorm has no CPU kernel."""
+    on_gpu = t["accelerator"] in ("gpu", "cuda") or (t["accelerator"] == "auto" and torch.cuda.is_available())
+    if t["sync_batchnorm"] == "auto":
+        return on_gpu and ddp.world_size(t) > 1
+    if t["sync_batchnorm"] and not on_gpu:
+        raise ConfigError("trainer.sync_batchnorm=true needs GPUs (torch's SyncBatchNorm has no CPU "
+                          "kernel); valid values on a CPU: false, auto.")
+    return t["sync_batchnorm"]
+
+
 def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str):
     import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     t = c["trainer"]
@@ -82,96 +96,122 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str
     # a progress line about four times per evaluation, on logged iterations
     every = max(1, t["eval_every"] // 4 // t["log_every"]) * t["log_every"]
     progress = IterationProgress(label, t["progress"], every=every, eval_every=t["eval_every"])
-    return L.Trainer(
-        accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
-        strategy=t["strategy"], sync_batchnorm=t["sync_batchnorm"], precision=str(t["precision"]),
-        max_steps=t["max_steps"], max_epochs=-1,
-        # evaluation runs inside the training loop (PeriodicEvaluation), not Lightning's val loop
-        limit_val_batches=0, num_sanity_val_steps=0,
-        log_every_n_steps=t["log_every"], logger=loggers,
-        callbacks=[*callbacks, progress, checkpoint],
-        enable_progress_bar=False, enable_model_summary=False,
-        deterministic=t["deterministic"], benchmark=None if t["deterministic"] else True,
-        default_root_dir=str(run_dir))
+    try:
+        return L.Trainer(
+            accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
+            strategy=t["strategy"], sync_batchnorm=_sync_batchnorm(t), precision=str(t["precision"]),
+            max_steps=t["max_steps"], max_epochs=-1,
+            # evaluation runs inside the training loop (PeriodicEvaluation), not Lightning's val loop
+            limit_val_batches=0, num_sanity_val_steps=0,
+            log_every_n_steps=t["log_every"], logger=loggers or False,
+            callbacks=[*callbacks, progress, checkpoint], plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=False, enable_model_summary=False,
+            deterministic=t["deterministic"], benchmark=None if t["deterministic"] else True,
+            default_root_dir=str(run_dir))
+    except MisconfigurationException as e:  # e.g. more devices than the machine has
+        raise ConfigError(f"trainer settings cannot run here: {e}") from e
+
+
+def _announce(c, label, module, trainer, how, where, run_dir) -> None:
+    t = c["trainer"]
+    print(f"resnet_lab: {label} on {c['data']['name']} ({count_params(module.model):,} parameters), {how}\n"
+          f"  {module.schedule.describe(t['max_steps'])}; batch {c['data']['batch_size']}; "
+          f"{device_name(trainer.strategy.root_device)} x {trainer.world_size}; precision {t['precision']}\n"
+          f"  run directory {run_dir}\n  {where}", flush=True)
 
 
 def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
     """Train and test one network; return the run's summary. Raises ResnetLabError subclasses
-    with one-sentence messages for bad input, before any work starts."""
-    from .module import ResNetModule
+    with one-sentence messages for bad input, before any work starts.
 
+    Every rank of a DDP run calls this; only the primary process (global rank 0) writes the
+    run directory's records, prints and starts the other local ranks.
+    """
     _quiet_lightning()
     validate(cfg)
     c = resolved(cfg)
     run_dir = Path(run_dir)
     rd = RunDir(run_dir)
     label = c["run_name"]
+    primary = _get_rank() in (None, 0)
     rd.check_config(c)
     prior = rd.summary()
     if prior and prior.get("status") == "done":
-        print(f"{label}: already done (test error {prior.get('test_error', float('nan')):.2f}% after "
-              f"{prior.get('steps')} iterations); results in {run_dir}. Delete that directory to train again.")
+        if primary:
+            print(f"{label}: already done (test error {prior.get('test_error', float('nan')):.2f}% "
+                  f"after {prior.get('steps')} iterations); results in {run_dir}. Delete that "
+                  f"directory to train again.")
         return prior
+    _sync_batchnorm(c["trainer"])
     dm = build_datamodule(c["data"], c["seed"])
     dm.load()  # a missing or corrupt data set stops here, before anything is written
     ckpt, resume_step, how = _resume_point(rd, c.get("ckpt_path"))
-
-    rd.write_config(c)
     started = time.time()
+    if not primary:
+        return _fit_and_test(c, rd, dm, ckpt, [], "", how, started, primary)
+    rd.write_config(c)
     rd.write_summary(dict(status="running", run_name=label, study=c["study"],
                           started=datetime.now(timezone.utc).isoformat(timespec="seconds")))
-    import lightning as L
-
     loggers, where = build_loggers(c, run_dir, resume_step)
     failed = True
     try:
-        L.seed_everything(c["seed"], workers=True, verbose=False)
-        trainer = build_trainer(c, run_dir, loggers, label)
-        device = trainer.strategy.root_device
-        t = c["trainer"]
-        channels_last = t["channels_last"] if t["channels_last"] != "auto" else device.type == "cuda"
-        module = ResNetModule(
-            c["model"], c["optim"], log_every=t["log_every"], top5=c["data"]["name"] == "imagenet" and c["data"]["num_classes"] > 5,
-            channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"])
-        if channels_last:
-            dm.memory_format = torch.channels_last
-        if trainer.is_global_zero:
-            n_params = count_params(module.model)
-            print(f"resnet_lab: {label} on {c['data']['name']} ({n_params:,} parameters), {how}\n"
-                  f"  {module.schedule.describe(t['max_steps'])}; batch {c['data']['batch_size']}; "
-                  f"{device_name(device)} x {trainer.world_size}; precision {t['precision']}\n"
-                  f"  run directory {run_dir}\n  {where}", flush=True)
-        trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
-        if trainer.interrupted:
-            rd.update_summary(status="interrupted", steps=trainer.global_step)
-            raise KeyboardInterrupt
-        trainer.save_checkpoint(str(rd.checkpoint_dir / "last.ckpt"))
-        trainer.test(module, datamodule=dm, verbose=False)
-        if c["responses"]["enabled"] and trainer.is_global_zero:
-            record_responses(module, dm, loggers, run_dir, c["responses"]["reduce"])
-        latest = module.latest
-        summary = rd.update_summary(
-            status="done", steps=trainer.global_step,
-            test_error=latest.get("test/error"), train_error=latest.get("train/error"),
-            val_error=latest.get("val/error"), test_top5_error=latest.get("test/top5_error"),
-            warmup_ended_at=module.schedule.warmup_ended_at,
-            wall_time_s=round(time.time() - started, 1), device=device_name(device),
-            world_size=trainer.world_size, torch=torch.__version__,
-            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        summary = {k: v for k, v in summary.items() if v is not None}
-        rd.write_summary(summary)
+        with ddp.local_processes(c["trainer"], run_dir):
+            summary = _fit_and_test(c, rd, dm, ckpt, loggers, where, how, started, primary)
         failed = False
-        if trainer.is_global_zero:
-            tr = summary.get("train_error")
-            print(f"{label}: test error {summary['test_error']:.2f}%"
-                  + (f", train error {tr:.2f}%" if tr is not None and math.isfinite(tr) else "")
-                  + f" after {summary['steps']} iterations in {format_duration(summary['wall_time_s'])}"
-                  f"; results in {run_dir}", flush=True)
         return summary
     except BaseException as e:
-        if rd.summary() and rd.summary().get("status") == "running":
+        if (rd.summary() or {}).get("status") == "running":
             rd.update_summary(status="failed", reason=f"{type(e).__name__}: {e}",
                               wall_time_s=round(time.time() - started, 1))
         raise
     finally:
         finish_wandb(failed)
+
+
+def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, where, how, started, primary) -> dict[str, Any]:
+    import lightning as L
+
+    from .module import ResNetModule
+
+    t, label = c["trainer"], c["run_name"]
+    L.seed_everything(c["seed"], workers=True, verbose=False)
+    trainer = build_trainer(c, rd.path, loggers, label)
+    device = trainer.strategy.root_device
+    channels_last = t["channels_last"] if t["channels_last"] != "auto" else device.type == "cuda"
+    module = ResNetModule(
+        c["model"], c["optim"], log_every=t["log_every"],
+        top5=c["data"]["name"] == "imagenet" and c["data"]["num_classes"] > 5,
+        channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"])
+    if channels_last:
+        dm.memory_format = torch.channels_last
+    if primary:
+        _announce(c, label, module, trainer, how, where, rd.path)
+        rd.update_summary(device=device_name(device), world_size=trainer.world_size)
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
+    if trainer.interrupted:
+        if primary:
+            rd.update_summary(status="interrupted", steps=trainer.global_step)
+        raise KeyboardInterrupt
+    trainer.save_checkpoint(str(rd.checkpoint_dir / "last.ckpt"))
+    trainer.test(module, datamodule=dm, verbose=False)
+    if not primary:
+        return {"status": "done"}
+    if c["responses"]["enabled"]:
+        record_responses(module, dm, loggers, rd.path, c["responses"]["reduce"])
+    latest = module.latest
+    summary = rd.update_summary(
+        status="done", steps=trainer.global_step,
+        test_error=latest.get("test/error"), train_error=latest.get("train/error"),
+        val_error=latest.get("val/error"), test_top5_error=latest.get("test/top5_error"),
+        warmup_ended_at=module.schedule.warmup_ended_at,
+        wall_time_s=round(time.time() - started, 1), device=device_name(device),
+        world_size=trainer.world_size, torch=torch.__version__,
+        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    summary = {k: v for k, v in summary.items() if v is not None}
+    rd.write_summary(summary)
+    tr = summary.get("train_error")
+    print(f"{label}: test error {summary['test_error']:.2f}%"
+          + (f", train error {tr:.2f}%" if tr is not None and math.isfinite(tr) else "")
+          + f" after {summary['steps']} iterations in {format_duration(summary['wall_time_s'])}"
+          f"; results in {rd.path}", flush=True)
+    return summary

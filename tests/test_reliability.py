@@ -1,0 +1,225 @@
+"""Killed runs resume exactly, sweeps survive failed jobs, nothing unsafe is loaded."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from resnet_lab.checkpoints import AtomicCheckpointIO, CheckpointError, load_checkpoint
+from resnet_lab.compose import compose
+from resnet_lab.errors import DivergenceError
+from resnet_lab.records import RunDir, read_metrics
+from resnet_lab.train import train
+
+from .conftest import FAST, ROOT, run_py
+
+RESUME = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=40", "trainer.eval_every=10",
+                 "trainer.ckpt_every=10", "trainer.log_every=5", "trainer.deterministic=true"]
+
+
+def start_run_py(args, cwd) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(predicate, proc, timeout=300):
+    end = time.time() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended before it could be killed:\n{proc.stdout.read()[-3000:]}")
+        if time.time() > end:
+            proc.kill()
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+def last_logged_step(run_dir: Path) -> int:
+    m = read_metrics(run_dir)
+    return max((s for rows in m.values() for s, _ in rows), default=0)
+
+
+def weights(run_dir: Path) -> dict:
+    return load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["state_dict"]
+
+
+def test_sigkilled_run_resumes_to_the_same_result(tmp_path):
+    (tmp_path / "ref").mkdir()
+    run_py(RESUME, tmp_path / "ref")
+    ref = tmp_path / "ref" / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    (tmp_path / "cut").mkdir()
+    run_dir = tmp_path / "cut" / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    proc = start_run_py(RESUME, tmp_path / "cut")
+    # past the checkpoint of iteration 20, before the end
+    wait_for(lambda: last_logged_step(run_dir) >= 25, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert RunDir(run_dir).summary()["status"] == "running"  # really cut short
+    again = run_py(RESUME, tmp_path / "cut")
+    assert "resuming from its last checkpoint (iteration 20)" in again.stdout
+    assert read_metrics(run_dir) == read_metrics(ref)
+    a, b = weights(ref), weights(run_dir)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert RunDir(run_dir).summary()["test_error"] == RunDir(ref).summary()["test_error"]
+
+
+def test_kill_during_checkpointing_never_leaves_a_broken_checkpoint(tmp_path):
+    args = FAST + ["model.depth=20", "logger=none", "trainer.max_steps=400", "trainer.ckpt_every=1",
+                   "trainer.eval_every=400", "trainer.log_every=1"]
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-20-s0"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    steps = []
+    for attempt in range(3):
+        proc = start_run_py(args, tmp_path)
+        wait_for(last.is_file, proc)
+        time.sleep(0.3 + 0.37 * attempt)  # checkpoints are written every iteration: some kill lands mid-save
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ckpt = load_checkpoint(last)  # always complete and loadable
+        steps.append(ckpt["global_step"])
+    assert steps == sorted(steps) and steps[-1] > 0
+
+
+def test_atomic_checkpoint_keeps_the_old_file_when_a_save_fails(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.ones(3)}, "global_step": 1}, path)
+
+    def broken_save(obj, f, *a, **k):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        io.save_checkpoint({"state_dict": {"w": torch.zeros(3)}, "global_step": 2}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path)["global_step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_sweep_with_a_bad_job_finishes_the_others_and_reruns_only_failures(tmp_path):
+    args = ["-m"] + FAST + ["logger=none", "trainer.max_steps=10", "model.depth=8,21,14"]
+    proc = run_py(args, tmp_path, check=False)
+    assert proc.returncode == 1
+    assert "2 of 3 jobs done, 1 failed" in proc.stdout
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("  FAILED")]
+    assert len(failed) == 1 and "model.depth=21," in failed[0] and "model.depth=21 is invalid" in failed[0]
+    sweep = tmp_path / "outputs" / "sweeps" / "adhoc"
+    job = {d: next(sweep.glob(f"*model.depth={d},*")) for d in (8, 21, 14)}
+    good = [job[8], job[14]]
+    for d in good:
+        assert RunDir(d).summary()["status"] == "done"
+    bad = RunDir(job[21]).summary()
+    assert bad["status"] == "failed" and "model.depth=21 is invalid" in bad["reason"]
+    stamps = [(d / "metrics.csv").stat().st_mtime_ns for d in good]
+    again = run_py(args, tmp_path, check=False)
+    assert again.returncode == 1 and again.stdout.count("already done") == 2
+    assert [(d / "metrics.csv").stat().st_mtime_ns for d in good] == stamps
+
+
+def test_divergence_stops_the_run_with_a_clear_message(tmp_path, monkeypatch):
+    import resnet_lab.module as module
+
+    original = module.build_model
+
+    def exploding(cfg):
+        m = original(cfg)
+        nn.init.constant_(m.fc.bias, float("nan"))
+        return m
+
+    monkeypatch.setattr(module, "build_model", exploding)
+    cfg = compose(FAST + ["model.depth=8", "logger=none", "trainer.max_steps=20", "trainer.log_every=5"])
+    with pytest.raises(DivergenceError, match=r"diverged by iteration 5: the loss is nan at lr 0\.1.*warm"):
+        train(cfg, tmp_path / "run")
+    summary = RunDir(tmp_path / "run").summary()
+    assert summary["status"] == "failed" and "diverged" in summary["reason"]
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _malicious_checkpoint(path: Path, marker: Path) -> None:
+    payload = _Payload()
+    payload.marker = marker
+    torch.save({"state_dict": {}, "global_step": 3, "evil": payload}, path)
+
+
+def test_malicious_checkpoint_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    _malicious_checkpoint(tmp_path / "evil.ckpt", marker)
+    with pytest.raises(CheckpointError, match="refusing to load .*tensors and plain data"):
+        load_checkpoint(tmp_path / "evil.ckpt")
+    assert not marker.exists()
+    (tmp_path / "garbage.ckpt").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "garbage.ckpt")
+
+
+def test_run_py_refuses_a_tampered_checkpoint(tmp_path):
+    marker = tmp_path / "pwned"
+    _malicious_checkpoint(tmp_path / "evil.ckpt", marker)
+    proc = run_py(FAST + ["logger=none", f"ckpt_path={tmp_path / 'evil.ckpt'}"], tmp_path, check=False)
+    assert proc.returncode == 2 and "refusing to load" in proc.stderr and not marker.exists()
+    # the same file planted as a run's own last checkpoint
+    args = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=10"]
+    run_py(args, tmp_path)
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    RunDir(run_dir).update_summary(status="interrupted")
+    _malicious_checkpoint(run_dir / "checkpoints" / "last.ckpt", marker)
+    proc = run_py(args, tmp_path, check=False)
+    assert proc.returncode == 2 and "refusing to load" in proc.stderr and not marker.exists()
+
+
+@pytest.mark.parametrize("override,message", [
+    ("model.dept=20", "unknown option model.dept (did you mean model.depth?)"),
+    ("optim.warmup.lrr=0.1", "unknown option optim.warmup.lrr (did you mean optim.warmup.lr?)"),
+    ("trainer.max_step=5", "unknown option trainer.max_step (did you mean trainer.max_steps?)"),
+])
+def test_unknown_command_line_key_names_the_nearest(tmp_path, override, message):
+    proc = run_py(FAST + [override], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {message}")
+    assert "Traceback" not in proc.stderr
+
+
+def test_slurm_and_parallel_launchers_compose():
+    for launcher, target in (("slurm", "SlurmLauncher"), ("submitit_slurm", "SlurmLauncher"),
+                             ("local_parallel", "JoblibLauncher")):
+        cfg = compose(["experiment=figure6", f"hydra/launcher={launcher}"], return_hydra_config=True)
+        assert cfg.hydra.launcher._target_.endswith(target)
+    cfg = compose(["experiment=figure6", "hydra/launcher=slurm", "hydra.launcher.partition=gpu"],
+                  return_hydra_config=True)
+    assert cfg.hydra.launcher.partition == "gpu" and cfg.hydra.launcher.gpus_per_node == 1
+
+
+def test_parallel_launcher_runs_jobs_and_summarises(tmp_path):
+    proc = run_py(["-m", "hydra/launcher=local_parallel"] + FAST +
+                  ["logger=none", "trainer.max_steps=10", "model.depth=8,14"], tmp_path)
+    assert "2 of 2 jobs done, 0 failed" in proc.stdout
+    sweep = tmp_path / "outputs" / "sweeps" / "adhoc"
+    assert all(RunDir(next(sweep.glob(f"*model.depth={d},*"))).summary()["status"] == "done" for d in (8, 14))
+    assert not list(sweep.glob(".jobs-*"))
+
+
+def test_ddp_on_cpu_with_two_processes(tmp_path):
+    args = FAST + ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "model.depth=8",
+                   "logger=none", "trainer.max_steps=60", "trainer.eval_every=30",
+                   "trainer.log_every=10", "data.train_size=2000"]
+    proc = run_py(args, tmp_path)
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    summary = RunDir(run_dir).summary()
+    assert summary["status"] == "done" and summary["world_size"] == 2 and summary["steps"] == 60
+    assert summary["test_error"] < 60  # chance is 90%: the two processes trained one model
+    m = read_metrics(run_dir)
+    assert [s for s, _ in m["val/error"]] == [30, 60]
+    rows = (run_dir / "metrics.csv").read_text().splitlines()
+    assert len(rows) == len(set(rows))  # rank 1 logged nothing twice
+    assert proc.stdout.count("test error") == 1
