@@ -12,7 +12,7 @@ EXTRAS     ?= dev,slurm,joblib
 STAMP      := $(VENV)/.installed
 FMNIST     := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: help install fashion-mnist test test-slow lint architectures smoke cpu_degradation \
+.PHONY: help install fashion-mnist test test-slow lint bench architectures smoke cpu_degradation \
         figures figure1 figure4 figure6 figure7 table6 shortcuts
 
 help:
@@ -42,6 +42,10 @@ test-slow: install  ## the slow checks too (real training, DDP, kill-and-resume)
 
 lint: install  ## ruff
 	$(PY) -m ruff check resnet_lab tests run.py
+
+BENCH_ARGS ?=
+bench: install  ## training throughput: Lightning path vs a hand-written loop (outputs/bench/)
+	$(PY) -m resnet_lab.bench --out outputs/bench/bench $(BENCH_ARGS)
 
 architectures: install  ## print and save the architecture table (params, FLOPs, paper's numbers)
 	$(PY) -m resnet_lab.models --out outputs/architectures/architectures

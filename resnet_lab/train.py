@@ -34,7 +34,7 @@ from .responses import ResponsesAtCheckpoints, record_responses
 log = logging.getLogger("resnet_lab")
 
 
-def _quiet_lightning() -> None:
+def quiet_lightning() -> None:
     # Lightning's banners (GPU available, TPU available, tips) drown the run's own header.
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -81,7 +81,7 @@ def _sync_batchnorm(t: Mapping[str, Any]) -> bool:
     return t["sync_batchnorm"]
 
 
-def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str):
+def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str, extra_callbacks=()):
     import lightning as L
     from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -104,7 +104,7 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str
             # evaluation runs inside the training loop (PeriodicEvaluation), not Lightning's val loop
             limit_val_batches=0, num_sanity_val_steps=0,
             log_every_n_steps=t["log_every"], logger=loggers or False,
-            callbacks=[*callbacks, progress, checkpoint], plugins=[AtomicCheckpointIO()],
+            callbacks=[*callbacks, *extra_callbacks, progress, checkpoint], plugins=[AtomicCheckpointIO()],
             enable_progress_bar=False, enable_model_summary=False,
             deterministic=t["deterministic"], benchmark=None if t["deterministic"] else True,
             default_root_dir=str(run_dir))
@@ -127,7 +127,7 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
     Every rank of a DDP run calls this; only the primary process (global rank 0) writes the
     run directory's records, prints and starts the other local ranks.
     """
-    _quiet_lightning()
+    quiet_lightning()
     validate(cfg)
     c = resolved(cfg)
     run_dir = Path(run_dir)
@@ -168,22 +168,30 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
         finish_wandb(failed)
 
 
-def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, where, how, started, primary) -> dict[str, Any]:
-    import lightning as L
-
+def build_module(c: Mapping[str, Any], device: torch.device, dm=None):
+    """The LightningModule of a resolved config, for ``device``; ``channels_last: auto`` is on
+    for GPUs, and the data module then hands out channels-last batches too."""
     from .module import ResNetModule
 
-    t, label = c["trainer"], c["run_name"]
-    L.seed_everything(c["seed"], workers=True, verbose=False)
-    trainer = build_trainer(c, rd.path, loggers, label)
-    device = trainer.strategy.root_device
+    t = c["trainer"]
     channels_last = t["channels_last"] if t["channels_last"] != "auto" else device.type == "cuda"
     module = ResNetModule(
         c["model"], c["optim"], log_every=t["log_every"],
         top5=c["data"]["name"] == "imagenet" and c["data"]["num_classes"] > 5,
         channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"])
-    if channels_last:
+    if channels_last and dm is not None:
         dm.memory_format = torch.channels_last
+    return module
+
+
+def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, where, how, started, primary) -> dict[str, Any]:
+    import lightning as L
+
+    label = c["run_name"]
+    L.seed_everything(c["seed"], workers=True, verbose=False)
+    trainer = build_trainer(c, rd.path, loggers, label)
+    device = trainer.strategy.root_device
+    module = build_module(c, device, dm)
     if primary:
         _announce(c, label, module, trainer, how, where, rd.path)
         rd.update_summary(device=device_name(device), world_size=trainer.world_size)

@@ -97,3 +97,13 @@ def test_missing_cifar_offline_says_where_to_put_it(tmp_path):
     msg = proc.stderr.strip().splitlines()[-1]
     assert "cifar-10-python.tar.gz" in msg and str(tmp_path / "nothing") in msg
     assert "Traceback" not in proc.stderr
+
+
+def test_ckpt_path_continues_from_another_runs_checkpoint(tmp_path):
+    run_py(FAST + ["model.depth=8", "logger=none", "trainer.max_steps=10"], tmp_path)
+    ckpt = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0" / "checkpoints" / "last.ckpt"
+    proc = run_py(FAST + ["model.depth=8", "logger=none", "trainer.max_steps=20", "run_name=longer",
+                          f"ckpt_path={ckpt}"], tmp_path)
+    assert f"starting from {ckpt} (iteration 10)" in proc.stdout
+    m = read_metrics(tmp_path / "outputs" / "runs" / "longer")
+    assert min(s for s, _ in m["train/error"]) > 10 and m["test/error"][-1][0] == 20

@@ -58,10 +58,14 @@ class InMemoryDataModule(L.LightningDataModule):
         self.load()
 
     def setup(self, stage: str | None = None) -> None:
-        arrays = self.load()
         device = torch.device("cpu")
         if self.cfg["device"] == "auto" and self.trainer is not None:
             device = self.trainer.strategy.root_device
+        self.place(device)
+
+    def place(self, device: torch.device) -> None:
+        """Hold the data set (uint8) and its mean image on ``device``."""
+        arrays = self.load()
         self.device = device
         self.normalizer = Normalizer(arrays["train"][0], self.cfg["normalize"]).to(device)
         self.on_device = {k: (x.to(device), y.to(device)) for k, (x, y) in arrays.items()}

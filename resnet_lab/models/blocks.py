@@ -66,7 +66,20 @@ def make_shortcut(
     return None
 
 
-class BasicBlock(nn.Module):
+class Block(nn.Module):
+    """What basic and bottleneck blocks share: the shortcut is added (residual nets only)
+    before the block's last ReLU."""
+
+    residual: bool
+    downsample: nn.Module | None
+
+    def merge(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        if self.residual:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
+
+
+class BasicBlock(Block):
     """Two 3x3 convs (Fig. 2 / Fig. 5 left). The addition comes before the last ReLU."""
 
     expansion = 1
@@ -91,13 +104,10 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.residual:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return self.relu(out)
+        return self.merge(self.bn2(self.conv2(out)), x)
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(Block):
     """1x1 (reduce), 3x3, 1x1 (expand x4) (Fig. 5 right).
 
     ``stride_in`` picks the strided layer of a down-sampling block: the paper strides the
@@ -131,10 +141,7 @@ class Bottleneck(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.residual:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return self.relu(out)
+        return self.merge(self.bn3(self.conv3(out)), x)
 
 
 def make_stage(

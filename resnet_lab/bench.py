@@ -1,0 +1,240 @@
+"""``python -m resnet_lab.bench``: training throughput of the paper's CIFAR nets, measured two
+ways on the same machine in one run:
+
+1. resnet_lab's Lightning path: the Trainer, callbacks, metric logging and data module that
+   ``run.py`` uses (records written, evaluation and checkpoints scheduled past the timed window);
+2. a minimal hand-written PyTorch loop over the same model, optimizer and batches: the floor
+   any framework overhead is judged against.
+
+Both use CIFAR-shaped synthetic data held in memory and augmented in batches, as real runs do.
+Their order alternates between repeats and the median is reported. The table (images/s,
+ms per iteration, ratio, the projected time of the paper's 64k-iteration schedule) is printed
+and saved as CSV and Markdown with the device, the torch version and the settings.
+``--concurrent K`` measures the aggregate images/s of K such runs sharing one device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback
+
+from .compose import compose
+from .models import count_params
+from .progress import format_duration
+from .tables import write_table
+from .train import build_module, build_trainer, device_name, quiet_lightning, resolved
+
+PAPER_ITERATIONS = 64_000
+COLUMNS = ("net", "params", "batch", "lightning_img_s", "lightning_ms_it", "hand_img_s", "hand_ms_it",
+           "ratio", "schedule_64k")
+
+
+def bench_config(net: str, args) -> dict:
+    """A resolved run config for the benchmark: the real defaults, synthetic data, no logger,
+    evaluation and checkpoints beyond the timed iterations."""
+    steps = args.warmup + args.steps
+    overrides = [
+        f"net={net}", "data=synthetic", f"data.train_size={args.train_size}", "data.val_size=0",
+        "data.test_size=100", f"data.batch_size={args.batch}", "logger=none",
+        f"trainer.accelerator={args.device}", f"trainer.precision={args.precision}",
+        f"trainer.max_steps={steps}", f"trainer.eval_every={steps + 1}",
+        f"trainer.ckpt_every={steps + 1}", f"trainer.log_every={args.log_every}",
+        f"trainer.channels_last={args.channels_last}", f"trainer.compile={args.compile}",
+        "trainer.progress=none", "responses.enabled=false", "optim.warmup.enabled=false",
+    ]
+    return resolved(compose(overrides))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Timer(Callback):
+    """Wall time from the first timed iteration to the end of training."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup, self.start, self.end = warmup, None, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.warmup:
+            _sync(pl_module.device)
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        _sync(pl_module.device)
+        self.end = time.perf_counter()
+
+
+def time_lightning(c: dict, args, workdir: Path) -> float:
+    """Seconds for ``args.steps`` iterations through resnet_lab's Lightning path."""
+    import lightning as L
+
+    from .data import build_datamodule
+    from .records import MetricsRecord
+
+    L.seed_everything(c["seed"], verbose=False)
+    dm = build_datamodule(c["data"], c["seed"])
+    timer = Timer(args.warmup)
+    run_dir = Path(tempfile.mkdtemp(dir=workdir))
+    trainer = build_trainer(c, run_dir, [MetricsRecord(run_dir)], c["run_name"], extra_callbacks=[timer])
+    module = build_module(c, trainer.strategy.root_device, dm)
+    trainer.fit(module, datamodule=dm)
+    return timer.end - timer.start
+
+
+def time_hand_loop(c: dict, args, device: torch.device) -> float:
+    """Seconds for ``args.steps`` iterations of a plain loop over the same model and batches."""
+    from .data import build_datamodule
+    from .module import param_groups
+
+    torch.manual_seed(c["seed"])
+    dm = build_datamodule(c["data"], c["seed"])
+    dm.place(device)
+    module = build_module(c, device, dm)
+    model = module.model.to(device)
+    forward = module._compiled or model
+    o = c["optim"]
+    opt = torch.optim.SGD(param_groups(model, o["weight_decay"], o["decay_bn_and_bias"]), lr=o["lr"],
+                          momentum=o["momentum"], nesterov=o["nesterov"])
+    stream = iter(dm.train_dataloader())
+    bf16 = str(c["trainer"]["precision"]).startswith("bf16")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    model.train()
+    for i in range(args.warmup + args.steps):
+        if i == args.warmup:
+            _sync(device)
+            start = time.perf_counter()
+        x, y = next(stream)
+        with autocast:
+            loss = F.cross_entropy(forward(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def measure(net: str, args, workdir: Path) -> dict:
+    c = bench_config(net, args)
+    device = torch.device("cuda" if args.device in ("gpu", "cuda") or
+                          (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    lightning, hand = [], []
+    for r in range(args.repeats):
+        # alternate the order so that warm caches or clocks favour neither
+        order = ("lightning", "hand") if r % 2 == 0 else ("hand", "lightning")
+        for way in order:
+            if way == "lightning":
+                lightning.append(time_lightning(c, args, workdir))
+            else:
+                hand.append(time_hand_loop(c, args, device))
+    images = args.steps * args.batch
+    tl, th = statistics.median(lightning), statistics.median(hand)
+    ms_it = 1000 * tl / args.steps
+    return dict(
+        net=net, params=count_params(build_module(c, torch.device("cpu")).model), batch=args.batch,
+        lightning_img_s=round(images / tl, 1), lightning_ms_it=round(ms_it, 2),
+        hand_img_s=round(images / th, 1), hand_ms_it=round(1000 * th / args.steps, 2),
+        ratio=round(th / tl, 3),
+        schedule_64k=format_duration(PAPER_ITERATIONS * ms_it / 1000),
+        device=device_name(device),
+    )
+
+
+def concurrent(net: str, args, k: int) -> dict:
+    """Aggregate images/s of ``k`` Lightning runs of ``net`` started together on one device."""
+    cmd = [sys.executable, "-m", "resnet_lab.bench", "--worker", "--nets", net, "--device", args.device,
+           "--precision", args.precision, "--channels-last", str(args.channels_last),
+           "--compile", str(args.compile), "--batch", str(args.batch), "--steps", str(args.steps),
+           "--warmup", str(args.warmup), "--train-size", str(args.train_size)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(k)]
+    results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    start, end = min(r["start"] for r in results), max(r["end"] for r in results)
+    total = k * args.steps * args.batch
+    return dict(net=net, jobs=k, aggregate_img_s=round(total / (end - start), 1),
+                per_job_img_s=round(statistics.mean(r["img_s"] for r in results), 1))
+
+
+def _worker(args) -> None:
+    """One of ``--concurrent`` K processes: time the Lightning path once, print JSON."""
+    c = bench_config(args.nets[0], args)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.time()
+        seconds = time_lightning(c, args, Path(d))
+        end = time.time()
+    # the timed window is the last `seconds` of the process's work
+    print(json.dumps({"start": end - seconds, "end": end, "img_s": args.steps * args.batch / seconds,
+                      "t0": t0}))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--nets", type=lambda s: s.split(","),
+                   default="ResNet-20,plain-20,ResNet-56,plain-56,ResNet-110,plain-110".split(","),
+                   help="comma-separated nets (default: the paper's 20/56/110, plain and residual)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
+    p.add_argument("--precision", default=None, help="32-true | bf16-mixed (default: bf16 on GPU, 32 on CPU)")
+    p.add_argument("--channels-last", default="auto", choices=["auto", "True", "False"])
+    p.add_argument("--compile", default="False", choices=["True", "False"])
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=None, help="timed iterations (default: 10 on CPU, 300 on GPU)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default: 2 CPU, 50 GPU)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--log-every", type=int, default=50, help="the runs' trainer.log_every (default 50, as run.py)")
+    p.add_argument("--train-size", type=int, default=10_000)
+    p.add_argument("--concurrent", type=int, default=0, help="also measure K runs sharing the device")
+    p.add_argument("--out", default="outputs/bench/bench", help="path stem of the .csv/.md (default %(default)s)")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    gpu = args.device == "gpu" or (args.device == "auto" and torch.cuda.is_available())
+    args.precision = args.precision or ("bf16-mixed" if gpu else "32-true")
+    args.steps = args.steps or (300 if gpu else 10)
+    args.warmup = args.warmup if args.warmup is not None else (50 if gpu else 2)
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    quiet_lightning()
+    if args.worker:
+        return _worker(args)
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for i, net in enumerate(args.nets):
+            print(f"[{i + 1}/{len(args.nets)}] {net}: {args.repeats} x {args.steps} timed iterations "
+                  f"each way ...", flush=True)
+            rows.append(measure(net, args, Path(workdir)))
+            r = rows[-1]
+            print(f"  lightning {r['lightning_img_s']} img/s, hand loop {r['hand_img_s']} img/s, "
+                  f"ratio {r['ratio']}", flush=True)
+    device = rows[0]["device"]
+    settings = (f"device {device}; torch {torch.__version__}; python {platform.python_version()}; "
+                f"precision {args.precision}; channels_last {args.channels_last}; compile {args.compile}; "
+                f"batch {args.batch}; {args.steps} timed iterations after {args.warmup} warm-up, median "
+                f"of {args.repeats}; log_every {args.log_every}")
+    notes = (f"{settings}.\n\nratio = hand-loop time / Lightning time (1.0 = no overhead). "
+             f"schedule_64k = 64,000 iterations (the paper's CIFAR schedule) at the Lightning path's "
+             f"speed, training only.")
+    if args.concurrent:
+        conc = [concurrent(net, args, args.concurrent) for net in args.nets[:1]]
+        notes += "\n\n" + "\n".join(
+            f"{r['jobs']} concurrent {r['net']} runs on one device: {r['aggregate_img_s']} img/s "
+            f"in aggregate ({r['per_job_img_s']} img/s each)." for r in conc)
+    write_table(rows, COLUMNS, args.out, title=f"Training throughput, {device}", notes=notes)
+    print(settings)
+
+
+if __name__ == "__main__":
+    main()

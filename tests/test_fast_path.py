@@ -1,0 +1,86 @@
+"""The GPU fast-path switches (channels_last, bf16 autocast, torch.compile, fused/foreach SGD)
+train, and train the same curves as the default path within noise. Run on the CPU here."""
+
+import warnings
+
+import pytest
+import torch
+
+from resnet_lab.bench import main as bench_main
+from resnet_lab.compose import compose
+from resnet_lab.records import read_metrics
+from resnet_lab.train import train
+
+BASE = ["data=synthetic", "trainer=cpu", "logger=none", "trainer.progress=none", "model.depth=8",
+        "data.train_size=1000", "data.val_size=200", "data.test_size=400", "data.batch_size=64",
+        "trainer.max_steps=90", "trainer.eval_every=30", "trainer.log_every=10",
+        "optim.milestones=[45,70]", "responses.enabled=false"]
+# Noise: two seeds of this run differ by ~3-5 points in train and test error; a switch that
+# changes only the arithmetic (memory layout, bf16, fused kernels) must stay within that.
+NOISE = 4.0
+
+
+def run(tmp_path, name, extra=()):
+    summary = train(compose(BASE + list(extra)), tmp_path / name)
+    return summary, read_metrics(tmp_path / name)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("ref"), "ref")
+
+
+def assert_same_curves(a, b, train_tol, test_tol):
+    (sa, ma), (sb, mb) = a, b
+    assert sb["status"] == "done" and sb["test_error"] < 50  # it trains (chance: 90%)
+    for key in ("train/error", "test/error"):
+        steps = [s for s, _ in ma[key]]
+        assert steps == [s for s, _ in mb[key]]
+    # learning curves agree point by point within noise
+    diffs = [abs(x - y) for (_, x), (_, y) in zip(ma["train/error"], mb["train/error"], strict=True)]
+    assert max(diffs) < train_tol, diffs
+    assert abs(sa["test_error"] - sb["test_error"]) < test_tol
+
+
+def test_channels_last_gives_the_same_curves(tmp_path, reference):
+    assert_same_curves(reference, run(tmp_path, "cl", ["trainer.channels_last=true"]), NOISE, NOISE)
+
+
+def test_bf16_autocast_gives_the_same_curves(tmp_path, reference):
+    assert_same_curves(reference, run(tmp_path, "bf16", ["trainer.precision=bf16-mixed"]), NOISE, NOISE)
+
+
+def test_foreach_sgd_gives_the_same_curves(tmp_path, reference):
+    assert_same_curves(reference, run(tmp_path, "foreach", ["optim.implementation=foreach"]), 1, 1)
+
+
+def test_compile_falls_back_to_eager_when_it_fails(tmp_path, reference, monkeypatch):
+    def broken_compile(model, **kwargs):
+        def compiled(x):
+            raise RuntimeError("no compiler here")
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(tmp_path, "fallback", ["trainer.compile=true"])
+    assert any("torch.compile failed" in str(w.message) for w in caught)
+    assert_same_curves(reference, result, 1e-6, 1e-6)  # eager after the fallback: the same run
+
+
+@pytest.mark.slow
+def test_torch_compile_gives_the_same_curves(tmp_path, reference):
+    assert_same_curves(reference, run(tmp_path, "compiled", ["trainer.compile=true"]), NOISE, NOISE)
+
+
+def test_benchmark_prints_and_saves_its_table(tmp_path, capsys):
+    bench_main(["--nets", "ResNet-8,plain-8", "--steps", "2", "--warmup", "1", "--repeats", "1",
+                "--batch", "32", "--train-size", "256", "--out", str(tmp_path / "bench")])
+    out = capsys.readouterr().out
+    assert "lightning_img_s" in out and "hand_img_s" in out and "ratio" in out
+    rows = (tmp_path / "bench.csv").read_text().splitlines()
+    assert rows[0].startswith("net,params,batch,lightning_img_s")
+    assert len(rows) == 3 and rows[1].startswith("ResNet-8,")
+    md = (tmp_path / "bench.md").read_text()
+    assert "device x86_64" in md or "device " in md
+    assert "torch " + torch.__version__ in md
