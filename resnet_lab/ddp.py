@@ -94,7 +94,12 @@ def main(argv: list[str] | None = None) -> None:
 
     run_dir = Path((argv or sys.argv[1:])[0])
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-    train(cfg, run_dir)
+    try:
+        train(cfg, run_dir)
+    finally:
+        # a gloo/NCCL group still alive at interpreter exit aborts the process ("terminate called
+        # without an active exception"), which rank 0 would report as a failed run
+        _destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def test_imagenet_recipe():
     ("+data.augment.flips=false", r"data\.augment\.flips \(did you mean data\.augment\.flip\?\)"),
     ("model.residual=false model.shortcut=C", r"plain nets have no shortcuts"),
     ("model.num_classes=100", r"model\.num_classes=100 .*data\.num_classes"),
-    ("model=imagenet", r"model='imagenet' .*32x32"),
+    # the ImageNet nets take 32x32 images (smoke_imagenet), the CIFAR nets not 224x224 ImageNet
+    ("data=imagenet", r"model='cifar' .*data=imagenet needs model=imagenet"),
     ("trainer.strategy=ddp trainer.devices=3", r"data\.batch_size=128 .*multiple of the 3 processes"),
 ])
 def test_bad_values_name_the_option_and_valid_values(override, message):
