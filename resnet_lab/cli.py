@@ -23,6 +23,7 @@ from omegaconf import DictConfig
 
 from .errors import ResnetLabError, unknown_keys
 from .records import RunDir, atomic_write
+from .tables import write_table
 from .train import train
 
 HYDRA_ONLY = {"run.log", ".hydra"}
@@ -162,6 +163,11 @@ class SweepSummary(Callback):
                 print(f"  done    {j['job']}: test error {j['test_error']:.2f}%")
             else:
                 print(f"  FAILED  {j['job']}: {j['reason'] or j['status']}")
+        rows = [{**j, "test_error": None if j["test_error"] is None else round(j["test_error"], 2)}
+                for j in jobs]
+        csv_path, _ = write_table(rows, ("job", "status", "test_error", "reason"),
+                                  Path(config.hydra.sweep.dir) / "sweep_summary", echo=False)
+        print(f"  (saved as {csv_path} and .md)", flush=True)
         if failed:
             print("re-run the same command to retry the failed jobs; finished jobs are not retrained.",
                   flush=True)

@@ -115,6 +115,8 @@ def test_sweep_with_a_bad_job_finishes_the_others_and_reruns_only_failures(tmp_p
     good = [job[8], job[14]]
     for d in good:
         assert RunDir(d).summary()["status"] == "done"
+    table = (sweep / "sweep_summary.csv").read_text()
+    assert "failed" in table and table.count("done") == 2
     bad = RunDir(job[21]).summary()
     assert bad["status"] == "failed" and "model.depth=21 is invalid" in bad["reason"]
     stamps = [(d / "metrics.csv").stat().st_mtime_ns for d in good]
