@@ -100,7 +100,7 @@ def time_lightning(c: dict, args, workdir: Path) -> float:
 def time_hand_loop(c: dict, args, device: torch.device) -> float:
     """Seconds for ``args.steps`` iterations of a plain loop over the same model and batches."""
     from .data import build_datamodule
-    from .module import param_groups
+    from .module import param_groups, sgd_kernels
 
     torch.manual_seed(c["seed"])
     dm = build_datamodule(c["data"], c["seed"])
@@ -110,7 +110,8 @@ def time_hand_loop(c: dict, args, device: torch.device) -> float:
     forward = module._compiled or model
     o = c["optim"]
     opt = torch.optim.SGD(param_groups(model, o["weight_decay"], o["decay_bn_and_bias"]), lr=o["lr"],
-                          momentum=o["momentum"], nesterov=o["nesterov"])
+                          momentum=o["momentum"], nesterov=o["nesterov"],
+                          **sgd_kernels(o["implementation"], device))
     stream = iter(dm.train_dataloader())
     bf16 = str(c["trainer"]["precision"]).startswith("bf16")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()

@@ -46,6 +46,15 @@ def param_groups(model: nn.Module, weight_decay: float, decay_bn_and_bias: bool)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def sgd_kernels(implementation: str, device: torch.device) -> dict:
+    """SGD keyword arguments for ``optim.implementation``. ``auto`` picks fused kernels on a GPU
+    (one launch for all parameters, which matters for small nets such as ResNet-20) and torch's
+    own default elsewhere."""
+    if implementation == "auto":
+        implementation = "fused" if device.type == "cuda" else "default"
+    return {"foreach": {"foreach": True}, "fused": {"fused": True}}.get(implementation, {})
+
+
 class ResNetModule(L.LightningModule):
     """Wraps any network from ``build_model`` (plain or residual, CIFAR or ImageNet)."""
 
@@ -149,11 +158,10 @@ class ResNetModule(L.LightningModule):
 
     def configure_optimizers(self):
         o = self.hparams.optim
-        impl = o.get("implementation", "auto")
-        kwargs = {"foreach": True} if impl == "foreach" else {"fused": True} if impl == "fused" else {}
         return torch.optim.SGD(
             param_groups(self.model, o["weight_decay"], o["decay_bn_and_bias"]),
-            lr=self.schedule.lr(0), momentum=o["momentum"], nesterov=o["nesterov"], **kwargs)
+            lr=self.schedule.lr(0), momentum=o["momentum"], nesterov=o["nesterov"],
+            **sgd_kernels(o.get("implementation", "auto"), self.device))
 
     # ---------------------------------------------------------------- evaluation
     @torch.no_grad()

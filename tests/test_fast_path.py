@@ -8,6 +8,7 @@ import torch
 
 from resnet_lab.bench import main as bench_main
 from resnet_lab.compose import compose
+from resnet_lab.module import sgd_kernels
 from resnet_lab.records import read_metrics
 from resnet_lab.train import train
 
@@ -52,6 +53,16 @@ def test_bf16_autocast_gives_the_same_curves(tmp_path, reference):
 
 def test_foreach_sgd_gives_the_same_curves(tmp_path, reference):
     assert_same_curves(reference, run(tmp_path, "foreach", ["optim.implementation=foreach"]), 1, 1)
+
+
+def test_fused_sgd_gives_the_same_curves(tmp_path, reference):
+    assert_same_curves(reference, run(tmp_path, "fused", ["optim.implementation=fused"]), 1, 1)
+
+
+def test_auto_sgd_kernels_are_fused_only_on_a_gpu():
+    assert sgd_kernels("auto", torch.device("cuda")) == {"fused": True}
+    assert sgd_kernels("auto", torch.device("cpu")) == {}
+    assert sgd_kernels("foreach", torch.device("cuda")) == {"foreach": True}
 
 
 def test_compile_falls_back_to_eager_when_it_fails(tmp_path, reference, monkeypatch):
