@@ -162,7 +162,8 @@ def concurrent(net: str, args, k: int) -> dict:
     cmd = [sys.executable, "-m", "resnet_lab.bench", "--worker", "--nets", net, "--device", args.device,
            "--precision", args.precision, "--channels-last", str(args.channels_last),
            "--compile", str(args.compile), "--batch", str(args.batch), "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--train-size", str(args.train_size)]
+           "--warmup", str(args.warmup), "--train-size", str(args.train_size),
+           "--log-every", str(args.log_every)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(k)]
     results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     start, end = min(r["start"] for r in results), max(r["end"] for r in results)

@@ -1,6 +1,7 @@
 """The GPU fast-path switches (channels_last, bf16 autocast, torch.compile, fused/foreach SGD)
 train, and train the same curves as the default path within noise. Run on the CPU here."""
 
+import re
 import warnings
 
 import pytest
@@ -95,3 +96,14 @@ def test_benchmark_prints_and_saves_its_table(tmp_path, capsys):
     md = (tmp_path / "bench.md").read_text()
     assert "device x86_64" in md or "device " in md
     assert "torch " + torch.__version__ in md
+
+
+def test_bench_measures_concurrent_runs_in_aggregate(tmp_path, capsys):
+    bench_main(["--nets", "ResNet-8", "--steps", "2", "--warmup", "1", "--repeats", "1", "--batch", "32",
+                "--train-size", "256", "--concurrent", "2", "--out", str(tmp_path / "bench")])
+    md = (tmp_path / "bench.md").read_text()
+    line = next(x for x in md.splitlines() if "concurrent" in x)
+    match = re.search(r"2 concurrent ResNet-8 runs on one device: ([0-9.]+) img/s in aggregate "
+                      r"\(([0-9.]+) img/s each\)", line)
+    assert match, line
+    assert float(match.group(1)) > 0 and float(match.group(2)) > 0
