@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -130,10 +131,14 @@ def time_hand_loop(c: dict, args, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
+def bench_device(args) -> torch.device:
+    gpu = args.device in ("gpu", "cuda") or (args.device == "auto" and torch.cuda.is_available())
+    return torch.device("cuda" if gpu else "cpu")
+
+
 def measure(net: str, args, workdir: Path) -> dict:
     c = bench_config(net, args)
-    device = torch.device("cuda" if args.device in ("gpu", "cuda") or
-                          (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    device = bench_device(args)
     lightning, hand = [], []
     for r in range(args.repeats):
         # alternate the order so that warm caches or clocks favour neither
@@ -164,7 +169,11 @@ def concurrent(net: str, args, k: int) -> dict:
            "--compile", str(args.compile), "--batch", str(args.batch), "--steps", str(args.steps),
            "--warmup", str(args.warmup), "--train-size", str(args.train_size),
            "--log-every", str(args.log_every)]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(k)]
+    env = dict(os.environ)
+    if bench_device(args).type == "cpu":
+        # k jobs on one CPU share its cores; each taking all of them would oversubscribe the machine
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // k))
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) for _ in range(k)]
     results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     start, end = min(r["start"] for r in results), max(r["end"] for r in results)
     total = k * args.steps * args.batch
