@@ -9,7 +9,7 @@ ways on the same machine in one run:
 Both use CIFAR-shaped synthetic data held in memory and augmented in batches, as real runs do.
 Their order alternates between repeats and each way's fastest repeat is reported: other work on
 the machine only ever adds time, so the minimum is the least noisy estimate (on a shared 2-core
-CPU, repeats of the same 10 iterations differ by up to 10%). The table (images/s,
+CPU, repeats of the same 20 iterations differ by up to 15%). The table (images/s,
 ms per iteration, ratio, the projected time of the paper's 64k-iteration schedule) is printed
 and saved as CSV and Markdown with the device, the torch version and the settings.
 ``--concurrent K`` measures the aggregate images/s of K such runs sharing one device.
@@ -101,18 +101,14 @@ def time_lightning(c: dict, args, workdir: Path) -> float:
 def time_hand_loop(c: dict, args, device: torch.device) -> float:
     """Seconds for ``args.steps`` iterations of a plain loop over the same model and batches."""
     from .data import build_datamodule
-    from .module import param_groups, sgd_kernels
 
     torch.manual_seed(c["seed"])
     dm = build_datamodule(c["data"], c["seed"])
     dm.place(device)
-    module = build_module(c, device, dm)
-    model = module.model.to(device)
+    module = build_module(c, device, dm).to(device)
+    model = module.model
     forward = module._compiled or model
-    o = c["optim"]
-    opt = torch.optim.SGD(param_groups(model, o["weight_decay"], o["decay_bn_and_bias"]), lr=o["lr"],
-                          momentum=o["momentum"], nesterov=o["nesterov"],
-                          **sgd_kernels(o["implementation"], device))
+    opt = module.configure_optimizers()  # the Lightning path's own optimizer: same groups and kernels
     stream = iter(dm.train_dataloader())
     bf16 = str(c["trainer"]["precision"]).startswith("bf16")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
@@ -132,7 +128,7 @@ def time_hand_loop(c: dict, args, device: torch.device) -> float:
 
 
 def bench_device(args) -> torch.device:
-    gpu = args.device in ("gpu", "cuda") or (args.device == "auto" and torch.cuda.is_available())
+    gpu = args.device == "gpu" or (args.device == "auto" and torch.cuda.is_available())
     return torch.device("cuda" if gpu else "cpu")
 
 
@@ -150,13 +146,12 @@ def measure(net: str, args, workdir: Path) -> dict:
                 hand.append(time_hand_loop(c, args, device))
     images = args.steps * args.batch
     tl, th = min(lightning), min(hand)
-    ratio = th / tl
     ms_it = 1000 * tl / args.steps
     return dict(
         net=net, params=count_params(build_module(c, torch.device("cpu")).model), batch=args.batch,
         lightning_img_s=round(images / tl, 1), lightning_ms_it=round(ms_it, 2),
         hand_img_s=round(images / th, 1), hand_ms_it=round(1000 * th / args.steps, 2),
-        ratio=round(ratio, 3),
+        ratio=round(th / tl, 3),
         schedule_64k=format_duration(PAPER_ITERATIONS * ms_it / 1000),
         device=device_name(device),
     )
@@ -214,7 +209,7 @@ def parse_args(argv=None):
     p.add_argument("--out", default="outputs/bench/bench", help="path stem of the .csv/.md (default %(default)s)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    gpu = args.device == "gpu" or (args.device == "auto" and torch.cuda.is_available())
+    gpu = bench_device(args).type == "cuda"
     args.precision = args.precision or ("bf16-mixed" if gpu else "32-true")
     args.steps = args.steps or (300 if gpu else 10)
     args.warmup = args.warmup if args.warmup is not None else (50 if gpu else 2)
