@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 
 from .compose import compose
+from .config import validate
+from .errors import ConfigError, ResnetLabError
 from .models import count_params
 from .progress import format_duration
 from .tables import write_table
@@ -57,7 +59,9 @@ def bench_config(net: str, args) -> dict:
         f"trainer.channels_last={args.channels_last}", f"trainer.compile={args.compile}",
         "trainer.progress=none", "responses.enabled=false", "optim.warmup.enabled=false",
     ]
-    return resolved(compose(overrides))
+    cfg = compose(overrides)
+    validate(cfg)  # the check run.py makes: an unknown net stops with its valid forms
+    return resolved(cfg)
 
 
 def _sync(device: torch.device) -> None:
@@ -128,12 +132,13 @@ def time_hand_loop(c: dict, args, device: torch.device) -> float:
 
 
 def bench_device(args) -> torch.device:
+    if args.device == "gpu" and not torch.cuda.is_available():
+        raise ConfigError("--device gpu: no CUDA GPU is visible here; valid values: auto, cpu")
     gpu = args.device == "gpu" or (args.device == "auto" and torch.cuda.is_available())
     return torch.device("cuda" if gpu else "cpu")
 
 
-def measure(net: str, args, workdir: Path) -> dict:
-    c = bench_config(net, args)
+def measure(net: str, c: dict, args, workdir: Path) -> dict:
     device = bench_device(args)
     lightning, hand = [], []
     for r in range(args.repeats):
@@ -176,9 +181,8 @@ def concurrent(net: str, args, k: int) -> dict:
                 per_job_img_s=round(statistics.mean(r["img_s"] for r in results), 1))
 
 
-def _worker(args) -> None:
+def _worker(c: dict, args) -> None:
     """One of ``--concurrent`` K processes: time the Lightning path once, print JSON."""
-    c = bench_config(args.nets[0], args)
     with tempfile.TemporaryDirectory() as d:
         t0 = time.time()
         seconds = time_lightning(c, args, Path(d))
@@ -218,16 +222,21 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
+    try:  # every net and setting checked before the first is measured
+        args = parse_args(argv)
+        configs = [bench_config(net, args) for net in args.nets]
+    except ResnetLabError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        sys.exit(2)
     quiet_lightning()
     if args.worker:
-        return _worker(args)
+        return _worker(configs[0], args)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for i, net in enumerate(args.nets):
+        for i, (net, c) in enumerate(zip(args.nets, configs, strict=True)):
             print(f"[{i + 1}/{len(args.nets)}] {net}: {args.repeats} x {args.steps} timed iterations "
                   f"each way ...", flush=True)
-            rows.append(measure(net, args, Path(workdir)))
+            rows.append(measure(net, c, args, Path(workdir)))
             r = rows[-1]
             print(f"  lightning {r['lightning_img_s']} img/s, hand loop {r['hand_img_s']} img/s, "
                   f"ratio {r['ratio']}", flush=True)

@@ -107,3 +107,19 @@ def test_bench_measures_concurrent_runs_in_aggregate(tmp_path, capsys):
                       r"\(([0-9.]+) img/s each\)", line)
     assert match, line
     assert float(match.group(1)) > 0 and float(match.group(2)) > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--nets", "ResNet-20,foo"], r"net='foo' is invalid; valid values: plain-<depth> or ResNet-<depth>"),
+    (["--nets", "ResNet-21"], r"model.depth=21 is invalid; valid values: 6n\+2"),
+    pytest.param(["--device", "gpu"], r"--device gpu: no CUDA GPU is visible here; valid values: auto, cpu",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible")),
+])
+def test_bench_rejects_bad_input_before_measuring(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        bench_main(argv + ["--steps", "1", "--repeats", "1", "--out", str(tmp_path / "bench")])
+    assert exit_.value.code == 2
+    out, err = capsys.readouterr()
+    assert re.search(message, err), err
+    assert "timed iterations" not in out  # nothing was measured, not even the valid ResNet-20
+    assert not (tmp_path / "bench.csv").exists()
