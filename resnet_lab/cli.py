@@ -7,6 +7,7 @@ run on; the sweep ends with a table of all jobs and a non-zero exit if any faile
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -139,6 +140,17 @@ def _log_job(run_dir: Path, result: dict[str, Any]) -> None:
         f.write(line + "\n")
 
 
+SUMMARY_COLUMNS = ("job", "status", "test_error", "reason")
+
+
+def _previous_rows(csv_path: Path) -> dict[str, dict[str, Any]]:
+    """The rows of an earlier sweep_summary.csv by job name, or none."""
+    if not csv_path.is_file():
+        return {}
+    with open(csv_path, newline="") as f:
+        return {row["job"]: row for row in csv.DictReader(f)}
+
+
 class SweepSummary(Callback):
     """Prints a table of a multirun's jobs at its end and exits non-zero if any failed."""
 
@@ -163,10 +175,13 @@ class SweepSummary(Callback):
                 print(f"  done    {j['job']}: test error {j['test_error']:.2f}%")
             else:
                 print(f"  FAILED  {j['job']}: {j['reason'] or j['status']}")
-        rows = [{**j, "test_error": None if j["test_error"] is None else round(j["test_error"], 2)}
-                for j in jobs]
-        csv_path, _ = write_table(rows, ("job", "status", "test_error", "reason"),
-                                  Path(config.hydra.sweep.dir) / "sweep_summary", echo=False)
+        stem = Path(config.hydra.sweep.dir) / "sweep_summary"
+        # the saved table covers every job the sweep directory has seen: a later multirun into the
+        # same directory (a subset, an added depth) updates its own rows and keeps the others
+        rows = _previous_rows(stem.with_suffix(".csv"))
+        rows.update({j["job"]: {**j, "test_error": None if j["test_error"] is None else round(j["test_error"], 2)}
+                     for j in jobs})
+        csv_path, _ = write_table(list(rows.values()), SUMMARY_COLUMNS, stem, echo=False)
         print(f"  (saved as {csv_path} and .md)", flush=True)
         if failed:
             print("re-run the same command to retry the failed jobs; finished jobs are not retrained.",

@@ -123,6 +123,11 @@ def test_sweep_with_a_bad_job_finishes_the_others_and_reruns_only_failures(tmp_p
     again = run_py(args, tmp_path, check=False)
     assert again.returncode == 1 and again.stdout.count("already done") == 2
     assert [(d / "metrics.csv").stat().st_mtime_ns for d in good] == stamps
+    # a later multirun over part of the grid keeps the other jobs' rows in the saved table
+    subset = run_py(["-m"] + FAST + ["logger=none", "trainer.max_steps=10", "model.depth=8"], tmp_path)
+    assert "1 of 1 jobs done" in subset.stdout
+    rows = (sweep / "sweep_summary.csv").read_text().splitlines()[1:]
+    assert len(rows) == 3 and sum(",failed," in r for r in rows) == 1 and sum(",done," in r for r in rows) == 2
 
 
 def test_divergence_stops_the_run_with_a_clear_message(tmp_path, monkeypatch):
