@@ -12,14 +12,18 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from resnet_lab.cli import check_overrides, run_job
+from resnet_lab.cli import run_job
+from resnet_lab.config import register
+from resnet_lab.config.command_line import check_overrides
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig):
+    register()  # in the job's own process too: parallel launchers (joblib, SLURM) start new ones
     return run_job(cfg)
 
 
 if __name__ == "__main__":
-    check_overrides(sys.argv[1:])  # unknown keys: name the nearest valid one
+    register()  # the schemas, job directory names and resolvers, before Hydra composes conf/
+    check_overrides(sys.argv[1:])  # a misspelt key or a wrong-typed value: one sentence, exit 2
     main()

@@ -72,7 +72,7 @@ def test_any_6n_plus_2_depth_builds(depth):
     assert m(torch.randn(2, 3, 32, 32)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("depth", [21, 19, 2, 0, -4, "20", 20.0])
+@pytest.mark.parametrize("depth", [21, 19, 2, 0, -4, "twenty", 20.5])
 def test_invalid_cifar_depth_lists_valid_depths(depth):
     with pytest.raises(ConfigError, match=r"model\.depth=.*6n\+2.*20, 32, 44, 56, 110, 1202"):
         cifar(depth)
@@ -94,15 +94,15 @@ def test_unknown_model_key_names_nearest_option():
         build_model(dict(family="cifar", depth=20, shortcuts="A"))
 
 
-@pytest.mark.parametrize("option,value,match", [
-    ("family", "mnist", "cifar, imagenet"),
-    ("residual", "yes", "true, false"),
-    ("stride_in", "2x2", "1x1, 3x3"),
-    ("num_classes", 1, ">= 2"),
-    ("init_mode", "xavier", "fan_out, fan_in"),
+@pytest.mark.parametrize("family,option,value,match", [
+    ("cifar", "family", "mnist", "cifar, imagenet"),
+    ("cifar", "residual", "maybe", "true, false"),  # "yes" reads as true, as on the command line
+    ("imagenet", "stride_in", "2x2", "1x1, 3x3"),
+    ("cifar", "num_classes", 1, ">= 2"),
+    ("cifar", "init_mode", "xavier", "fan_out, fan_in"),
 ])
-def test_bad_model_values_name_option_and_valid_values(option, value, match):
-    cfg = dict(family="cifar", depth=20)
+def test_bad_model_values_name_option_and_valid_values(family, option, value, match):
+    cfg = dict(family=family, depth=20 if family == "cifar" else 18)
     cfg[option] = value
     with pytest.raises(ConfigError, match=rf"model\.{option}=.*{match}"):
         build_model(cfg)

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from omegaconf import OmegaConf
 
 from resnet_lab.compose import compose, sweep_jobs
 from resnet_lab.config import validate
+from resnet_lab.config.sweeps import render, studies
 from resnet_lab.train import resolved
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +80,25 @@ def test_cpu_degradation_takes_more_depths_as_a_switch():
     assert [j[0] for j in jobs] == [f"net={n}" for n in CIFAR_PLAIN]
 
 
+@pytest.mark.parametrize("study", sorted(GRIDS))
+def test_a_study_is_a_multirun_into_its_sweep_directory(study):
+    """`python run.py experiment=<study>` alone is a multirun; a single job of it (a W&B agent's,
+    hydra.mode=RUN) lands in the study's directory too."""
+    h = compose([f"experiment={study}"], return_hydra_config=True).hydra
+    assert h.mode.name == "MULTIRUN"
+    for node in (h.run, h.sweep):
+        assert OmegaConf.to_container(node)["dir"].startswith("${paths.output_root}/sweeps/${study}")
+
+
+def test_the_sweep_files_are_generated_from_the_experiments():
+    """sweeps/*.yaml equal what `python -m resnet_lab.config.sweeps` writes: one per study, with
+    its whole grid (every swept key and value)."""
+    assert sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml")) == studies() == sorted(GRIDS)
+    for study in studies():
+        assert (ROOT / "sweeps" / f"{study}.yaml").read_text() == render(study), (
+            f"sweeps/{study}.yaml is out of date: run python -m resnet_lab.config.sweeps")
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
 def test_wandb_sweep_matches_its_experiment(path):
     sweep = yaml.safe_load(path.read_text())
@@ -85,11 +106,13 @@ def test_wandb_sweep_matches_its_experiment(path):
     assert f"experiment={study}" in sweep["command"] and "${args_no_hyphens}" in sweep["command"]
     params = sweep["parameters"]
     nets, seeds = GRIDS[study]
+    assert set(params) <= {"net", "seed"}
     assert params["net"]["values"] == nets
     assert params.get("seed", {"values": [0]})["values"] == seeds
     fixed = [c for c in sweep["command"] if "=" in c]
     # each agent job composes and validates exactly as the W&B agent will call it
     for net in nets:
-        cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}"])
-        validate(cfg)
-        assert resolved(cfg)["logger"]["name"] == "wandb"
+        for seed in seeds:
+            cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}", f"seed={seed}"])
+            validate(cfg)
+            assert resolved(cfg)["logger"]["name"] == "wandb"

@@ -1,0 +1,196 @@
+"""Value ranges and cross-field rules, with their messages: what schema.py's types cannot say.
+
+``RULES`` gives each checked option its valid values, as a test and the words a message uses
+(translate.py uses the same words when OmegaConf refuses a value's type). The functions below
+check the rules that tie options together. All take plain, typed config data (validation.py).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from ..errors import invalid
+from ..models.blocks import SHORTCUTS
+from ..models.imagenet import STAGES
+from .resolvers import NET_HINT, parse_net
+
+
+class Rule(NamedTuple):
+    valid: str                  # the valid values, as a message lists them
+    ok: Callable[[Any], bool]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _yaml(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def one_of(*choices: Any) -> Rule:
+    # compared with their types: for an `auto, true, false` option, 1 is not true
+    return Rule(", ".join(map(_yaml, choices)),
+                lambda v: any(type(v) is type(c) and v == c for c in choices))
+
+
+def at_least(lo: int) -> Rule:
+    return Rule(f"an integer >= {lo}", lambda v: _is_int(v) and v >= lo)
+
+
+def in_range(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False) -> Rule:
+    def ok(v: Any) -> bool:
+        return (isinstance(v, numbers.Real) and not isinstance(v, bool)
+                and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi))
+    return Rule(f"a number in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}", ok)
+
+
+def either(a: Rule, b: Rule) -> Rule:
+    return Rule(f"{a.valid} or {b.valid}", lambda v: a.ok(v) or b.ok(v))
+
+
+def optional(rule: Rule) -> Rule:
+    return Rule(f"{rule.valid} or null", lambda v: v is None or rule.ok(v))
+
+
+AUTO_OR_BOOL = one_of("auto", True, False)
+PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
+TRAIN_IMAGES = {"cifar10": ("CIFAR-10", 50_000), "fashion_mnist": ("Fashion-MNIST", 60_000)}
+DEPTHS = {  # by model family
+    "cifar": Rule("6n+2 for any n >= 1 (the paper uses 20, 32, 44, 56, 110, 1202)",
+                  lambda d: _is_int(d) and d >= 8 and (d - 2) % 6 == 0),
+    "imagenet": one_of(*STAGES),
+}
+
+# Options absent from the chosen group option (data.scale_range with data=cifar10) are skipped.
+RULES: dict[str, Rule] = {
+    "model.shortcut": one_of(*SHORTCUTS),
+    "model.stride_in": one_of("1x1", "3x3"),
+    "model.num_classes": at_least(2),
+    "model.in_channels": at_least(1),
+    "model.init_mode": one_of("fan_out", "fan_in"),
+    "data.num_classes": at_least(1),
+    "data.batch_size": at_least(1),
+    "data.eval_batch_size": at_least(1),
+    "data.normalize": one_of("per_pixel_mean", "per_channel"),
+    "data.val_size": at_least(0),
+    "data.augment.pad": at_least(0),
+    "data.device": one_of("auto", "cpu"),
+    "data.eval_subset": optional(at_least(1)),
+    "data.train_size": at_least(1),
+    "data.test_size": at_least(1),
+    "data.noise": in_range(0, 100),
+    "data.color_jitter": in_range(0, 10),
+    "data.lighting": in_range(0, 10),
+    "data.num_workers": either(one_of("auto"), at_least(0)),
+    "data.pin_memory": AUTO_OR_BOOL,
+    "optim.name": one_of("sgd"),
+    "optim.lr": in_range(0, 10, lo_open=True),
+    "optim.momentum": in_range(0, 1, hi_open=True),
+    "optim.weight_decay": in_range(0, 1),
+    "optim.schedule": one_of("multistep", "plateau"),
+    "optim.milestones": Rule("increasing positive iteration numbers, e.g. [32000, 48000]",
+                             lambda ms: all(m > 0 for m in ms) and list(ms) == sorted(set(ms))),
+    "optim.gamma": in_range(0, 1, lo_open=True),
+    "optim.plateau.patience": at_least(1),
+    "optim.plateau.threshold": in_range(0, 100),
+    "optim.warmup.enabled": AUTO_OR_BOOL,
+    "optim.warmup.lr": in_range(0, 10, lo_open=True),
+    "optim.warmup.until": one_of("error", "steps"),
+    "optim.warmup.error_below": in_range(0, 100, lo_open=True),
+    "optim.warmup.window": at_least(1),
+    "optim.warmup.steps": at_least(1),
+    "optim.implementation": one_of("auto", "foreach", "fused"),
+    "trainer.accelerator": one_of("auto", "cpu", "gpu", "cuda", "mps"),
+    "trainer.devices": either(one_of("auto"), at_least(1)),
+    "trainer.num_nodes": at_least(1),
+    "trainer.strategy": one_of("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_false"),
+    "trainer.sync_batchnorm": AUTO_OR_BOOL,
+    "trainer.precision": one_of(*PRECISIONS),
+    "trainer.max_steps": at_least(1),
+    "trainer.eval_every": at_least(1),
+    "trainer.log_every": at_least(1),
+    "trainer.ckpt_every": at_least(1),
+    "trainer.channels_last": AUTO_OR_BOOL,
+    "trainer.compile_mode": one_of("default", "reduce-overhead", "max-autotune",
+                                   "max-autotune-no-cudagraphs"),
+    "trainer.progress": one_of("auto", "bar", "lines", "none"),
+    "logger.mode": one_of("auto", "online", "offline", "disabled"),
+    "net": Rule(NET_HINT, lambda v: v is None or parse_net(v) is not None),
+    "responses.reduce": one_of("all", "channel"),
+    "seed": at_least(0),
+}
+
+_ABSENT = object()
+
+
+def _lookup(c: Mapping, key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(c, Mapping) or part not in c:
+            return _ABSENT
+        c = c[part]
+    return c
+
+
+def check_values(c: Mapping) -> None:
+    """Every option of ``c`` that has a rule (``c`` may be a whole config or ``{"model": ...}``)."""
+    for option, rule in RULES.items():
+        value = _lookup(c, option)
+        if value is not _ABSENT and not rule.ok(value):
+            raise invalid(option, value, rule.valid)
+
+
+def valid_values(option: str, group_option: str | None = None) -> str | None:
+    """What a message lists as valid for ``option`` (of the group option named
+    ``group_option``, where that matters); None where the type says it all."""
+    if option == "model.depth" and group_option in DEPTHS:
+        return DEPTHS[group_option].valid
+    return RULES[option].valid if option in RULES else None
+
+
+def check_model(m: Mapping) -> None:
+    """The depths each family has, and no projection shortcuts in a plain net."""
+    if not DEPTHS[m["family"]].ok(m["depth"]):
+        raise invalid("model.depth", m["depth"], DEPTHS[m["family"]].valid)
+    if not m["residual"] and m["shortcut"] != "A":
+        # B/C would silently add projection layers that a "plain" net in the paper does not have
+        raise invalid("model.shortcut", m["shortcut"],
+                      "A with model.residual=false (plain nets have no shortcuts)")
+
+
+def check_data(d: Mapping) -> None:
+    """Limits that depend on the data set or on another data option."""
+    if "scale_range" in d:
+        sr = d["scale_range"]
+        if not (len(sr) == 2 and d["image_size"] <= sr[0] <= sr[1]):
+            raise invalid("data.scale_range", sr, "[lo, hi] integers with image_size <= lo <= hi")
+    if "train_size" in d and d["train_size"] < d["batch_size"]:
+        raise invalid("data.train_size", d["train_size"], f"at least data.batch_size ({d['batch_size']})")
+    if d["name"] in TRAIN_IMAGES:
+        what, n = TRAIN_IMAGES[d["name"]]
+        if d["val_size"] >= n:
+            raise invalid("data.val_size", d["val_size"], f"0 .. {n - 1} ({what} has {n:,} training images)")
+
+
+def check_callbacks(callbacks: Mapping) -> None:
+    """Each callback is built from its ``_target_``; its other keys are the class's arguments.
+    A null entry is a dropped one (``callbacks.progress=null``)."""
+    for name, cb in callbacks.items():
+        if cb is not None and not (isinstance(cb, Mapping) and isinstance(cb.get("_target_"), str)):
+            raise invalid(f"callbacks.{name}", cb,
+                          f"a callback config with a _target_ class, e.g. +callbacks.{name}._target_=pkg.Class")
+
+
+def check_together(c: Mapping) -> None:
+    """Rules that tie groups together."""
+    d, m, t = c["data"], c["model"], c["trainer"]
+    if m["num_classes"] != d["num_classes"]:
+        raise invalid("model.num_classes", m["num_classes"], f"{d['num_classes']} (data.num_classes)")
+    if d["name"] == "imagenet" and m["family"] != "imagenet":
+        raise invalid("model", m["family"], "imagenet (data=imagenet needs model=imagenet)")
+    world = (t["devices"] if _is_int(t["devices"]) else 1) * t["num_nodes"]
+    if t["strategy"] != "auto" and d["batch_size"] % world:
+        raise invalid("data.batch_size", d["batch_size"],
+                      f"a multiple of the {world} processes (the global batch is split among them)")

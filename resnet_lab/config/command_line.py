@@ -1,0 +1,51 @@
+"""run.py's check of its overrides before Hydra starts. Every override must compose, each value
+of a swept key too: a misspelt key or a wrong-typed value stops the command with one sentence,
+exit status 2 and nothing written, instead of Hydra's traceback at the first job that has it.
+Value ranges are left to each job's ``validate``, so in a multirun one bad job does not stop the
+others."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+
+from ..compose import compose
+from ..errors import ConfigError
+from .validation import conform
+
+
+def _jobs(overrides: list[list[str]]) -> Iterator[list[str]]:
+    """Every value of every override, the others at their first value."""
+    first = [values[0] for values in overrides]
+    yield first
+    for i, values in enumerate(overrides):
+        for value in values[1:]:
+            yield [*first[:i], value, *first[i + 1:]]
+
+
+def command_line_error(argv: list[str]) -> str | None:
+    """The config error in run.py's arguments, or None. What Hydra cannot parse or enumerate
+    (a flag's value, a glob or interval sweep) is left to Hydra to report."""
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
+        overrides = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+                     if o.is_sweep_override() else [o.input_line] for o in parsed]
+    except HydraException:
+        return None
+    try:
+        for job in _jobs(overrides):
+            conform(compose(job))
+    except ConfigError as e:
+        return str(e)
+    return None
+
+
+def check_overrides(argv: list[str]) -> None:
+    """Exit with one sentence and status 2 if run.py's arguments do not make a valid config."""
+    error = command_line_error(argv)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

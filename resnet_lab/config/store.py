@@ -1,0 +1,23 @@
+"""What Hydra finds in its ConfigStore besides conf/: the schemas, which conf/'s YAML names in
+its defaults lists, and the job directory names' excluded keys, which come from NOT_RESULTS.
+
+Parallel launchers (joblib, SLURM) hand the ConfigStore to their job processes with Hydra's own
+state, so jobs composed there see the same nodes."""
+
+from __future__ import annotations
+
+from hydra.core.config_store import ConfigStore
+
+from .neutral import dirname_excludes
+from .schema import OPTIONS, Config
+
+
+def store_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(group="schema", name="config", node=Config)
+    for group, (_, options) in OPTIONS.items():
+        for name, schema in options.items():
+            cs.store(group=f"schema/{group}", name=name, node=schema)
+    # listed in conf/hydra/default.yaml's defaults
+    cs.store(group="hydra", name="job_dirname",
+             node={"job": {"config": {"override_dirname": {"exclude_keys": dirname_excludes()}}}})
