@@ -33,13 +33,20 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 
+from .callbacks import format_duration
 from .compose import compose
 from .config import validate
 from .errors import ConfigError, ResnetLabError
 from .models import count_params
-from .progress import format_duration
 from .tables import write_table
-from .train import build_module, build_trainer, device_name, quiet_lightning, resolved
+from .train import (
+    build_callbacks,
+    build_module,
+    build_trainer,
+    device_name,
+    quiet_lightning,
+    resolved,
+)
 
 PAPER_ITERATIONS = 64_000
 COLUMNS = ("net", "params", "batch", "lightning_img_s", "lightning_ms_it", "hand_img_s", "hand_ms_it",
@@ -96,7 +103,7 @@ def time_lightning(c: dict, args, workdir: Path) -> float:
     dm = build_datamodule(c["data"], c["seed"])
     timer = Timer(args.warmup)
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
-    trainer = build_trainer(c, run_dir, [MetricsRecord(run_dir)], c["run_name"], extra_callbacks=[timer])
+    trainer = build_trainer(c, run_dir, [MetricsRecord(run_dir)], [*build_callbacks(c), timer])
     module = build_module(c, trainer.strategy.root_device, dm)
     trainer.fit(module, datamodule=dm)
     return timer.end - timer.start
@@ -110,9 +117,10 @@ def time_hand_loop(c: dict, args, device: torch.device) -> float:
     dm = build_datamodule(c["data"], c["seed"])
     dm.place(device)
     module = build_module(c, device, dm).to(device)
-    model = module.model
-    forward = module._compiled or model
-    opt = module.configure_optimizers()  # the Lightning path's own optimizer: same groups and kernels
+    model = module.model  # compiled in place when trainer.compile is on
+    # the Lightning path's own optimizer and per-iteration lr scheduler: same groups and kernels
+    configured = module.configure_optimizers()
+    opt, scheduler = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
     stream = iter(dm.train_dataloader())
     bf16 = str(c["trainer"]["precision"]).startswith("bf16")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
@@ -123,10 +131,11 @@ def time_hand_loop(c: dict, args, device: torch.device) -> float:
             start = time.perf_counter()
         x, y = next(stream)
         with autocast:
-            loss = F.cross_entropy(forward(x), y)
+            loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        scheduler.step()
     _sync(device)
     return time.perf_counter() - start
 

@@ -1,8 +1,9 @@
 """Several processes on one machine for Lightning's DDP, launched by resnet_lab itself.
 
 Lightning's own launcher re-runs the command line (``run.py -m ...`` would start a whole sweep
-in every process). Instead, rank 0 writes the run's resolved config, starts ranks 1..N-1 as
-``python -m resnet_lab.ddp <run dir>``, and every rank then builds the same Trainer; Lightning
+in every process). Instead, rank 0 writes the run's resolved config, starts ranks 1..N-1 with
+the command it is given (``python -m resnet_lab.train <run dir>``), and every rank then builds
+the same Trainer; Lightning
 sees LOCAL_RANK/WORLD_SIZE in the environment and joins them instead of spawning. Under
 SLURM or torchrun the processes already exist and nothing is launched here.
 """
@@ -12,10 +13,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "NODE_RANK", "LOCAL_RANK")
@@ -44,8 +43,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_processes(trainer_cfg: Mapping[str, Any], run_dir: Path):
-    """Start ranks 1..N-1 for a single-node DDP run (rank 0 is this process) and clean up:
+def local_processes(trainer_cfg: Mapping[str, Any], command: list[str]):
+    """Start ranks 1..N-1 for a single-node DDP run (rank 0 is this process), each running
+    ``command``, and clean up:
     the environment is restored and the workers are ended, so the next job of a multirun starts
     fresh. A no-op when DDP is off, when processes exist already, or in a worker."""
     n = world_size(trainer_cfg)
@@ -61,7 +61,7 @@ def local_processes(trainer_cfg: Mapping[str, Any], run_dir: Path):
     try:
         for rank in range(1, n):
             env = {**os.environ, "LOCAL_RANK": str(rank), WORKER_FLAG: "1", "PYTHONUNBUFFERED": "1"}
-            workers.append(subprocess.Popen([sys.executable, "-m", "resnet_lab.ddp", str(run_dir)], env=env))
+            workers.append(subprocess.Popen(command, env=env))
         yield workers
         for w in workers:
             if w.wait() != 0:
@@ -76,31 +76,13 @@ def local_processes(trainer_cfg: Mapping[str, Any], run_dir: Path):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        _destroy_process_group()
+        destroy_process_group()
 
 
-def _destroy_process_group() -> None:
+def destroy_process_group() -> None:
+    """End this process's gloo/NCCL group: one still alive at interpreter exit aborts the process
+    ("terminate called without an active exception"), which rank 0 would report as a failure."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """A DDP rank > 0: train the run whose resolved config rank 0 wrote to ``<run dir>``."""
-    import yaml
-
-    from .train import train
-
-    run_dir = Path((argv or sys.argv[1:])[0])
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-    try:
-        train(cfg, run_dir)
-    finally:
-        # a gloo/NCCL group still alive at interpreter exit aborts the process ("terminate called
-        # without an active exception"), which rank 0 would report as a failed run
-        _destroy_process_group()
-
-
-if __name__ == "__main__":
-    main()

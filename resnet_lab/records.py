@@ -22,18 +22,10 @@ import yaml
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
+from .config import NOT_RESULTS  # the result-neutral keys, also kept out of sweep job names
 from .errors import RunDirError
 
 CONFIG, METRICS, SUMMARY, CHECKPOINTS = "config.yaml", "metrics.csv", "summary.json", "checkpoints"
-
-# Settings that do not change what a run computes: a run may resume with other values of these.
-NOT_RESULTS = (
-    "logger", "paths", "tags", "study", "ckpt_path", "run_name", "trainer.progress",
-    "trainer.accelerator", "trainer.devices", "trainer.compile", "trainer.compile_mode",
-    "trainer.channels_last", "data.root", "data.device", "data.download", "data.system_dirs",
-    "data.num_workers", "data.pin_memory", "data.eval_batch_size",
-)
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -119,6 +111,12 @@ class RunDir:
 
     def write_summary(self, summary: Mapping) -> None:
         atomic_write(self.path / SUMMARY, json.dumps(dict(summary), indent=2, default=str) + "\n")
+
+    def touch_summary(self) -> None:
+        """Mark the summary as seen now without changing it (see ``cli.SweepSummary``)."""
+        p = self.path / SUMMARY
+        if p.is_file():
+            os.utime(p)
 
     def update_summary(self, **fields) -> dict:
         s = self.summary() or {}

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import nn
 
 from .models import response_layers
@@ -109,16 +108,3 @@ def record_responses(module, datamodule, loggers, run_dir: Path, reduce: str, st
 
     log_responses(loggers, rows, step if step is not None else module.global_step)
     return rows
-
-
-class ResponsesAtCheckpoints(Callback):
-    """Responses every ``every`` iterations too, saved as ``responses_step<k>.json/.csv``."""
-
-    def __init__(self, every: int, run_dir: Path, reduce: str) -> None:
-        self.every, self.run_dir, self.reduce = every, Path(run_dir), reduce
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        step = trainer.global_step
-        if step % self.every == 0 and trainer.is_global_zero:
-            record_responses(pl_module, trainer.datamodule, pl_module.loggers, self.run_dir,
-                             self.reduce, step)

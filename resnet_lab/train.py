@@ -1,7 +1,8 @@
 """One training run: validate, prepare the run directory, build, fit, test, record.
 
 ``train(cfg, run_dir)`` is what ``run.py`` calls for every job (single run or multirun); it
-can be called directly with a composed config too.
+can be called directly with a composed config too. ``python -m resnet_lab.train <run dir>`` is
+a DDP rank > 0 started by ``ddp.local_processes``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import platform
+import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -21,15 +23,14 @@ from lightning.fabric.utilities.rank_zero import _get_rank
 from omegaconf import DictConfig, OmegaConf
 
 from . import ddp
+from .callbacks import PeriodicCheckpoint, format_duration
 from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
 from .data import build_datamodule
 from .errors import ConfigError, RunDirError
 from .loggers import build_loggers, finish_wandb
 from .models import count_params
-from .progress import IterationProgress, PeriodicEvaluation, format_duration
-from .records import RunDir
-from .responses import ResponsesAtCheckpoints, record_responses
+from .records import RunDir, read_metrics
 
 log = logging.getLogger("resnet_lab")
 
@@ -81,31 +82,45 @@ def _sync_batchnorm(t: Mapping[str, Any]) -> bool:
     return t["sync_batchnorm"]
 
 
-def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, label: str, extra_callbacks=()):
+def build_callbacks(c: Mapping[str, Any]) -> list:
+    """The ``callbacks`` group's callbacks (``hydra.utils.instantiate``; a ``null`` entry is
+    dropped). A target that cannot be built is an error naming the entry, before any work."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    callbacks = []
+    for name, spec in (c.get("callbacks") or {}).items():
+        if spec is None:
+            continue
+        try:
+            callbacks.append(instantiate(spec))
+        except InstantiationException as e:
+            raise ConfigError(f"callbacks.{name} cannot be built ({str(e).splitlines()[0]}); give "
+                              f"callbacks.{name}._target_ as an importable Lightning Callback class "
+                              f"and its arguments as callbacks.{name}.<argument>.") from e
+    return callbacks
+
+
+def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks: list = ()):
     import lightning as L
     from lightning.fabric.utilities.exceptions import MisconfigurationException
-    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 
     t = c["trainer"]
-    callbacks = [PeriodicEvaluation(t["eval_every"])]
-    if c["responses"]["enabled"] and c["responses"]["at_checkpoints"]:
-        callbacks.append(ResponsesAtCheckpoints(t["ckpt_every"], run_dir, c["responses"]["reduce"]))
-    checkpoint = ModelCheckpoint(
-        dirpath=str(run_dir / "checkpoints"), every_n_train_steps=t["ckpt_every"],
-        save_last=True, save_top_k=0, save_on_train_epoch_end=False)
-    # a progress line about four times per evaluation, on logged iterations
-    every = max(1, t["eval_every"] // 4 // t["log_every"]) * t["log_every"]
-    progress = IterationProgress(label, t["progress"], every=every, eval_every=t["eval_every"])
+    callbacks = [*callbacks, PeriodicCheckpoint(t["ckpt_every"], t["eval_every"])]
     try:
         return L.Trainer(
             accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
             strategy=t["strategy"], sync_batchnorm=_sync_batchnorm(t), precision=str(t["precision"]),
+            # one endless epoch; iterations are the unit of every schedule
             max_steps=t["max_steps"], max_epochs=-1,
-            # evaluation runs inside the training loop (PeriodicEvaluation), not Lightning's val loop
-            limit_val_batches=0, num_sanity_val_steps=0,
-            log_every_n_steps=t["log_every"], logger=loggers or False,
-            callbacks=[*callbacks, *extra_callbacks, progress, checkpoint], plugins=[AtomicCheckpointIO()],
-            enable_progress_bar=False, enable_model_summary=False,
+            val_check_interval=t["eval_every"], check_val_every_n_epoch=None, num_sanity_val_steps=0,
+            log_every_n_steps=t["log_every"], logger=loggers or False, callbacks=callbacks,
+            plugins=[AtomicCheckpointIO()],
+            # Lightning's own progress bar and checkpointing only when the config asks for them
+            enable_progress_bar=any(isinstance(cb, ProgressBar) for cb in callbacks),
+            enable_checkpointing=any(isinstance(cb, ModelCheckpoint) for cb in callbacks),
+            enable_model_summary=False,
             deterministic=t["deterministic"], benchmark=None if t["deterministic"] else True,
             default_root_dir=str(run_dir))
     except MisconfigurationException as e:  # e.g. more devices than the machine has
@@ -143,20 +158,21 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
                   f"directory to train again.")
         return prior
     _sync_batchnorm(c["trainer"])
+    callbacks = build_callbacks(c)
     dm = build_datamodule(c["data"], c["seed"])
     dm.load()  # a missing or corrupt data set stops here, before anything is written
     ckpt, resume_step, how = _resume_point(rd, c.get("ckpt_path"))
     started = time.time()
     if not primary:
-        return _fit_and_test(c, rd, dm, ckpt, [], "", how, started, primary)
+        return _fit_and_test(c, rd, dm, ckpt, [], callbacks, "", how, started, primary)
     rd.write_config(c)
     rd.write_summary(dict(status="running", run_name=label, study=c["study"],
                           started=datetime.now(timezone.utc).isoformat(timespec="seconds")))
     loggers, where = build_loggers(c, run_dir, resume_step)
     failed = True
     try:
-        with ddp.local_processes(c["trainer"], run_dir):
-            summary = _fit_and_test(c, rd, dm, ckpt, loggers, where, how, started, primary)
+        with ddp.local_processes(c["trainer"], [sys.executable, "-m", "resnet_lab.train", str(run_dir)]):
+            summary = _fit_and_test(c, rd, dm, ckpt, loggers, callbacks, where, how, started, primary)
         failed = False
         return summary
     except BaseException as e:
@@ -184,17 +200,18 @@ def build_module(c: Mapping[str, Any], device: torch.device, dm=None):
     return module
 
 
-def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, where, how, started, primary) -> dict[str, Any]:
+def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, started, primary) -> dict[str, Any]:
     import lightning as L
 
     label = c["run_name"]
     L.seed_everything(c["seed"], workers=True, verbose=False)
-    trainer = build_trainer(c, rd.path, loggers, label)
+    trainer = build_trainer(c, rd.path, loggers, callbacks)
     device = trainer.strategy.root_device
     module = build_module(c, device, dm)
+    params = count_params(module.model)
     if primary:
         _announce(c, label, module, trainer, how, where, rd.path)
-        rd.update_summary(device=device_name(device), world_size=trainer.world_size)
+        rd.update_summary(device=device_name(device), world_size=trainer.world_size, params=params)
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
     if trainer.interrupted:
         if primary:
@@ -204,13 +221,13 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, where, how, started, primary
     trainer.test(module, datamodule=dm, verbose=False)
     if not primary:
         return {"status": "done"}
-    if c["responses"]["enabled"]:
-        record_responses(module, dm, loggers, rd.path, c["responses"]["reduce"])
-    latest = module.latest
+    # the final values are the last of each curve in the run's own record (the final test is
+    # the last test/error row)
+    final = {metric: rows[-1][1] for metric, rows in read_metrics(rd.path).items()}
     summary = rd.update_summary(
-        status="done", steps=trainer.global_step,
-        test_error=latest.get("test/error"), train_error=latest.get("train/error"),
-        val_error=latest.get("val/error"), test_top5_error=latest.get("test/top5_error"),
+        status="done", steps=trainer.global_step, params=params,
+        test_error=final.get("test/error"), train_error=final.get("train/error"),
+        val_error=final.get("val/error"), test_top5_error=final.get("test/top5_error"),
         warmup_ended_at=module.schedule.warmup_ended_at,
         wall_time_s=round(time.time() - started, 1), device=device_name(device),
         world_size=trainer.world_size, torch=torch.__version__,
@@ -223,3 +240,18 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, where, how, started, primary
           + f" after {summary['steps']} iterations in {format_duration(summary['wall_time_s'])}"
           f"; results in {rd.path}", flush=True)
     return summary
+
+
+def ddp_worker(run_dir: Path) -> None:
+    """A DDP rank > 0: train the run whose resolved config rank 0 wrote to ``run_dir``."""
+    import yaml
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    try:
+        train(cfg, run_dir)
+    finally:
+        ddp.destroy_process_group()
+
+
+if __name__ == "__main__":
+    ddp_worker(Path(sys.argv[1]))

@@ -295,9 +295,9 @@ def test_image_folder_loaders(tmp_path):
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 3, 32, 32) and x.dtype == torch.float32
     assert y.max() < 3
-    loaders = dm.eval_loaders()
-    assert list(loaders) == ["val"]
-    total = sum(len(b[1]) for b in loaders["val"])
+    loaders = dm.val_dataloader()
+    assert dm.eval_names == ["val"] and len(loaders) == 1
+    total = sum(len(b[1]) for b in loaders[0])
     assert total == 18
 
 

@@ -11,7 +11,7 @@ from resnet_lab.bench import main as bench_main
 from resnet_lab.compose import compose
 from resnet_lab.module import sgd_kernels
 from resnet_lab.records import read_metrics
-from resnet_lab.train import train
+from resnet_lab.train import resolved, train
 
 BASE = ["data=synthetic", "trainer=cpu", "logger=none", "trainer.progress=none", "model.depth=8",
         "data.train_size=1000", "data.val_size=200", "data.test_size=400", "data.batch_size=64",
@@ -66,18 +66,42 @@ def test_auto_sgd_kernels_are_fused_only_on_a_gpu():
     assert sgd_kernels("foreach", torch.device("cuda")) == {"foreach": True}
 
 
-def test_compile_falls_back_to_eager_when_it_fails(tmp_path, reference, monkeypatch):
-    def broken_compile(model, **kwargs):
-        def compiled(x):
-            raise RuntimeError("no compiler here")
-        return compiled
+def _compile_with(monkeypatch, backend):
+    """nn.Module.compile calls torch.compile: route it to ``backend`` (a real dynamo backend)."""
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: real(fn, backend=backend))
 
-    monkeypatch.setattr(torch, "compile", broken_compile)
+
+def test_compile_falls_back_to_eager_when_the_compiler_fails(tmp_path, reference, monkeypatch):
+    def broken_backend(graph, example_inputs):
+        raise RuntimeError("no compiler here")
+
+    _compile_with(monkeypatch, broken_backend)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run(tmp_path, "fallback", ["trainer.compile=true"])
-    assert any("torch.compile failed" in str(w.message) for w in caught)
+    said = [w for w in caught if "torch.compile failed" in str(w.message)]
+    assert len(said) == 1 and "no compiler here" in str(said[0].message)  # said once
     assert_same_curves(reference, result, 1e-6, 1e-6)  # eager after the fallback: the same run
+
+
+def test_compile_does_not_hide_errors_that_are_not_the_compilers(tmp_path, monkeypatch):
+    _compile_with(monkeypatch, "eager")
+    from resnet_lab.module import ResNetModule
+
+    c = resolved(compose(BASE + ["trainer.compile=true"]))
+    module = ResNetModule(c["model"], c["optim"], compile=True)
+    with pytest.raises(RuntimeError, match="channels"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning either
+        module(torch.zeros(2, 5, 32, 32))  # 5 channels into a 3-channel stem
+
+
+def test_bench_compile_true_measures_the_compiled_net(tmp_path, capsys, monkeypatch):
+    _compile_with(monkeypatch, "eager")  # dynamo traces for real; no minutes of inductor codegen
+    bench_main(["--nets", "ResNet-8", "--compile", "True", "--steps", "2", "--warmup", "1",
+                "--repeats", "1", "--batch", "32", "--train-size", "256", "--out", str(tmp_path / "bench")])
+    assert "compile True" in (tmp_path / "bench.md").read_text()
+    assert (tmp_path / "bench.csv").read_text().splitlines()[1].startswith("ResNet-8,")
 
 
 @pytest.mark.slow

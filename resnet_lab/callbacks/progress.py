@@ -1,11 +1,15 @@
-"""Progress display: a bar on a terminal, plain lines in logs (SLURM, CI, files)."""
+"""Progress display: a bar on a terminal, plain lines in logs (SLURM, CI, files).
+
+A Lightning ``ProgressBar``, so Lightning treats it as the run's one progress display: another
+one (``callbacks=[default,rich_progress]``) replaces it rather than printing beside it.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 
 
@@ -16,31 +20,45 @@ def format_duration(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
 
 
-def _status(latest: dict) -> str:
+def status(metrics: dict) -> str:
+    """``lr 0.1  train 12.34%  val 15.00%  test 15.20%  loss 0.345`` from the logged metrics."""
     parts = []
-    if "lr" in latest:
-        parts.append(f"lr {latest['lr']:.3g}")
+    if "lr" in metrics:
+        parts.append(f"lr {float(metrics['lr']):.3g}")
     for key, name in (("train/error", "train"), ("val/error", "val"), ("test/error", "test")):
-        if key in latest:
-            parts.append(f"{name} {latest[key]:.2f}%")
-    if "train/loss" in latest:
-        parts.append(f"loss {latest['train/loss']:.3f}")
+        if key in metrics:
+            parts.append(f"{name} {float(metrics[key]):.2f}%")
+    if "train/loss" in metrics:
+        parts.append(f"loss {float(metrics['train/loss']):.3f}")
     return "  ".join(parts)
 
 
-class IterationProgress(Callback):
+class IterationProgress(ProgressBar):
     """Iteration count against ``max_steps`` with lr and the latest errors.
 
-    ``mode``: ``bar`` (tqdm), ``lines`` (a line every ``every`` iterations and after each
-    evaluation), ``none``; ``auto`` picks ``bar`` on a terminal, ``lines`` otherwise.
+    ``mode``: ``bar`` (tqdm), ``lines`` (a line about four times per evaluation, on logged
+    iterations, and after each evaluation), ``none``; ``auto`` picks ``bar`` on a terminal,
+    ``lines`` otherwise. The metrics are read only on logged iterations: no host sync in between.
     """
 
-    def __init__(self, label: str, mode: str = "auto", every: int = 100, eval_every: int = 0) -> None:
-        self.label, self.eval_every = label, eval_every
+    def __init__(self, label: str, mode: str = "auto", eval_every: int = 1000, log_every: int = 50) -> None:
+        super().__init__()
+        self.label, self.eval_every, self.log_every = label, eval_every, log_every
         self.mode = ("bar" if sys.stderr.isatty() else "lines") if mode == "auto" else mode
-        self.every = every
+        self.every = max(1, eval_every // 4 // log_every) * log_every
         self.bar = None
         self.start = None
+        self.first_step = 0
+
+    # ProgressBar's interface
+    def disable(self) -> None:
+        self.mode = "none"
+
+    def enable(self) -> None:
+        pass
+
+    def print(self, *args, **kwargs) -> None:
+        self._write(" ".join(map(str, args)))
 
     @rank_zero_only
     def on_train_start(self, trainer, pl_module) -> None:
@@ -58,54 +76,48 @@ class IterationProgress(Callback):
     def _write(self, text: str) -> None:
         if self.bar is not None:
             self.bar.write(text, file=sys.stderr)
-        else:
+        elif self.mode != "none":
             print(text, flush=True)
 
-    def _line(self, trainer, pl_module) -> None:
+    def _line(self, trainer) -> None:
         step, total = trainer.global_step, trainer.max_steps
         elapsed = time.time() - self.start
         done = max(1, step - self.first_step)
         eta = elapsed / done * (total - step)
         self._write(f"[{self.label}] it {step}/{total} ({100 * step / total:.0f}%)  "
-                    f"{_status(pl_module.latest)}  {format_duration(elapsed)} elapsed, {format_duration(eta)} left")
+                    f"{status(trainer.callback_metrics)}  {format_duration(elapsed)} elapsed, "
+                    f"{format_duration(eta)} left")
 
     @rank_zero_only
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._events(pl_module)
         step = trainer.global_step
-        evaluated = self.eval_every and step % self.eval_every == 0
         if self.bar is not None:
             self.bar.update(step - self.bar.n)
-            if step % pl_module.log_every == 0 or evaluated:
-                self.bar.set_postfix_str(_status(pl_module.latest), refresh=False)
-        elif self.mode == "lines" and (step % self.every == 0 or evaluated):
-            self._line(trainer, pl_module)
+            if step % self.log_every == 0:
+                self.bar.set_postfix_str(status(trainer.callback_metrics), refresh=False)
+        elif self.mode == "lines" and step % self.every == 0 and step % self.eval_every:
+            self._line(trainer)
 
+    @rank_zero_only
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.state.fn != "fit":
+            return
+        self._events(pl_module)
+        if self.bar is not None:
+            self.bar.set_postfix_str(status(trainer.callback_metrics), refresh=True)
+        elif self.mode == "lines":
+            self._line(trainer)
 
     @rank_zero_only
     def on_train_end(self, trainer, pl_module) -> None:
         self._events(pl_module)
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        self._close()
 
     def on_exception(self, trainer, pl_module, exception) -> None:
+        self._close()
+
+    def _close(self) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-
-class PeriodicEvaluation(Callback):
-    """Evaluate val/test every ``every`` iterations, inside the training loop.
-
-    Lightning moves checkpoint callbacks after all others, so an evaluation always comes
-    before the checkpoint of the same iteration: a run resumed from that checkpoint neither
-    skips nor repeats it (Lightning's own validation loop would skip it).
-    """
-
-    def __init__(self, every: int) -> None:
-        self.every = every
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step % self.every == 0:
-            pl_module.evaluate(trainer.datamodule.eval_loaders())

@@ -26,8 +26,8 @@ def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, split_seed:
 class InMemoryDataModule(L.LightningDataModule):
     """CIFAR-10, Fashion-MNIST or synthetic data held as one uint8 tensor (see ``pipeline``).
 
-    ``eval_names`` are the evaluation sets used during training: ``["val", "test"]``, or
-    ``["test"]`` when ``val_size`` is 0.
+    ``eval_names`` are the evaluation sets of Lightning's validation loop during training (in
+    the order of ``val_dataloader``): ``["val", "test"]``, or ``["test"]`` when ``val_size`` is 0.
     """
 
     def __init__(self, cfg: Mapping[str, Any], seed: int = 0) -> None:
@@ -92,9 +92,8 @@ class InMemoryDataModule(L.LightningDataModule):
             x, y = x[:subset], y[:subset]
         return EvalBatches(x, y, self.cfg["eval_batch_size"], self.normalizer, rank, world, self.memory_format)
 
-    def eval_loaders(self) -> dict:
-        """The evaluation sets used during training, by name (``val``, ``test``)."""
-        return {name: self._eval(name, self.cfg["eval_subset"]) for name in self.eval_names}
+    def val_dataloader(self) -> list[EvalBatches]:
+        return [self._eval(name, self.cfg["eval_subset"]) for name in self.eval_names]
 
     def test_dataloader(self):
         return self._eval("test", None)
@@ -146,16 +145,14 @@ class ImageFolderDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, self.cfg["batch_size"], True)
 
-    def eval_loaders(self) -> dict:
-        if getattr(self, "_val_loader", None) is None:  # keep its persistent workers
-            self._val_loader = self._loader(self.val_set, self.cfg["eval_batch_size"], False)
-        return {"val": self._val_loader}
+    def val_dataloader(self) -> list[DataLoader]:
+        return [self._loader(self.val_set, self.cfg["eval_batch_size"], False)]
 
-    def test_dataloader(self):
+    def test_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, self.cfg["eval_batch_size"], False)
 
     def response_batches(self) -> DataLoader:
-        return self.eval_loaders()["val"]
+        return self.test_dataloader()
 
 
 def build_datamodule(cfg: Mapping[str, Any], seed: int = 0) -> L.LightningDataModule:
