@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import statistics
+from functools import cache
 
 import matplotlib
 
@@ -21,6 +22,11 @@ from resnet_lab.models import build_model, count_params  # noqa: E402
 H100 = "NVIDIA H100 80GB HBM3"
 
 
+@cache
+def real_params(**model) -> int:
+    return count_params(build_model(model))
+
+
 def curve(steps: int, every: int, start: float, end: float) -> list[tuple[int, float]]:
     """An error that decays from ``start`` towards ``end`` (reached at ``steps``)."""
     return [(s, end + (start - end) * math.exp(-5 * s / steps) - (start - end) * math.exp(-5))
@@ -29,7 +35,9 @@ def curve(steps: int, every: int, start: float, end: float) -> list[tuple[int, f
 
 def write_run(root, *, depth, residual, family="cifar", shortcut=None, data="cifar10", seed=0,
               status="done", steps=600, train=5.0, test=9.0, responses=None, top5=False,
-              reason=None):
+              reason=None, params="count"):
+    """A run directory as train.py writes it; ``params``: the count summary.json records ("count":
+    the net's real one; None: none, as records from before runs wrote it)."""
     shortcut = shortcut or ("A" if family == "cifar" or not residual else "B")
     kind = "ResNet" if residual else "plain"
     d = root / f"net={kind}-{depth}-{shortcut},seed={seed}"
@@ -52,6 +60,10 @@ def write_run(root, *, depth, residual, family="cifar", shortcut=None, data="cif
         for m, pts in metrics.items():
             f.writelines(f"{s},{m},{v}\n" for s, v in pts)
     summary = dict(status=status, run_name=cfg["run_name"], study="test")
+    if params == "count":
+        params = real_params(**cfg["model"])
+    if params is not None:
+        summary["params"] = params
     if status == "done":
         summary.update(test_error=test, train_error=train, val_error=test + 0.5, steps=steps,
                        device=H100, wall_time_s=100.0)
@@ -210,6 +222,41 @@ def test_table6_mean_std_over_finished_seeds(runs):
     assert "paper_test_error" in columns and "data" not in columns
 
 
+def test_table6_shows_recorded_params_without_building_a_net(tmp_path, monkeypatch):
+    root = tmp_path / "sweep"
+    write_run(root, depth=20, residual=True, params=12345)
+
+    def build_model(cfg):
+        raise AssertionError("a network was built although the run recorded its params")
+
+    monkeypatch.setattr("resnet_lab.figures.tables.build_model", build_model)
+    figures.tables._count_params.cache_clear()
+    out = tmp_path / "figs"
+    assert main(["table6", "--sweep", str(root), "--out", str(out)]) == 0
+    with open(out / "table6.csv") as f:
+        assert [r["params"] for r in csv.DictReader(f)] == ["12345"]
+    from_wandb = load_wandb("me/resnet", "table6", api=FakeApi(load_sweep(root)))
+    assert figures.table6_rows(from_wandb)[0][0]["params"] == 12345  # W&B: run.summary
+
+
+def test_params_counted_once_per_net_when_not_recorded(tmp_path, monkeypatch):
+    root = tmp_path / "sweep"
+    for seed in (0, 1, 2):
+        write_run(root, depth=20, residual=True, seed=seed, params=None)
+    write_run(root, depth=20, residual=False, params=None)
+    built, real_build = [], figures.tables.build_model
+
+    def build_model(cfg):
+        built.append(cfg["residual"])
+        return real_build(cfg)
+
+    monkeypatch.setattr("resnet_lab.figures.tables.build_model", build_model)
+    figures.tables._count_params.cache_clear()
+    rows, _ = figures.table6_rows(load_sweep(root))
+    assert [r["params"] for r in rows] == [real_params(family="cifar", depth=20)] * 2
+    assert sorted(built) == [False, True]  # three seeds of ResNet-20, one net built
+
+
 def test_shortcut_table_beside_table3(runs):
     rows, _ = figures.shortcut_rows([r for r in runs if r.family == "imagenet"])
     assert [(r["net"], r["top1"], r["top5"], r["paper_top1"]) for r in rows] == [
@@ -282,6 +329,8 @@ class FakeRun:
         self.state = self.STATE[run.status]
         self.summary = {m: v for m in figures.SERIES if (v := run.final(m)) is not None}
         self.summary["trainer/global_step"] = run.steps
+        if "params" in run.summary:
+            self.summary["params"] = run.summary["params"]
         self._rows = [{"trainer/global_step": s, m: v, "epoch": 0}
                       for m, pts in run.metrics.items() for s, v in pts]
         self._rows.append({"trainer/global_step": 1, "lr": 0.1})  # other keys are ignored

@@ -1,0 +1,27 @@
+"""The paper's figures (1, 4, 6, 7) and tables (6, and 3: shortcuts) drawn from run records, a
+sweep directory on disk or a W&B group; ``python -m resnet_lab.figures`` (see ``cli``).
+
+    runs      the Run record, from disk (load_sweep) or W&B (load_wandb); one run per net (pick)
+    curves    drawing: error against iterations, layer responses, axes helpers
+    tables    Table 6 and Table 3 rows, the parameter count of a run
+    captions  the ``<name>.md`` beside every output
+    outputs   OUTPUTS, what each output is about and how it is made; draw, render
+    cli       the command line
+
+Unfinished runs (failed, running, interrupted) are drawn as far as they logged, marked in the
+legend and named in the caption; the choices the paper leaves open are stated in the modules
+that make them (``outputs``: which run is a net's curve; ``curves``: x unit and y range).
+"""
+
+from .captions import caption, run_rows
+from .cli import main
+from .curves import draw_curves, draw_responses, moving_average, x_label, x_unit, y_range
+from .outputs import OUTPUTS, Output, draw, render, select
+from .runs import SERIES, FiguresError, Run, load_sweep, load_wandb, pick
+from .tables import params, shortcut_rows, table6_rows
+
+__all__ = [
+    "OUTPUTS", "SERIES", "FiguresError", "Output", "Run", "caption", "draw", "draw_curves",
+    "draw_responses", "load_sweep", "load_wandb", "main", "moving_average", "params", "pick",
+    "render", "run_rows", "select", "shortcut_rows", "table6_rows", "x_label", "x_unit", "y_range",
+]

@@ -1,0 +1,164 @@
+"""The paper's outputs, one ``Output`` each in ``OUTPUTS`` (figure1, figure4, figure6, figure7,
+table6, shortcuts): which runs it is about, how it is drawn or tabulated, and its caption; and
+``render``, which writes one of them (PNG and PDF, or CSV and Markdown, plus ``<name>.md``).
+
+One curve per net (data set, family, plain/residual, depth, shortcut): the lowest seed among
+finished runs, else the lowest seed. The paper's curves are single runs; a mean would smooth
+away their noise and mix runs of different lengths. Table 6 uses every finished seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from .. import paper
+from ..tables import markdown_table, write_table
+from .captions import RUN_COLUMNS, caption, run_rows
+from .curves import Curve, Panel, draw_curves, draw_responses
+from .runs import SERIES, FiguresError, Run, pick
+from .tables import shortcut_rows, table6_rows
+
+
+def _cifar(r: Run) -> bool:
+    return r.family == "cifar"
+
+
+def _imagenet(r: Run) -> bool:
+    return r.family == "imagenet"
+
+
+def _logged(r: Run) -> bool:
+    return any(r.metrics.get(m) for m in SERIES)
+
+
+def _always(r: Run) -> bool:
+    return True
+
+
+TRAIN, TEST, VAL = ("train/error",), ("test/error",), ("val/error", "test/error")
+# Fig. 1 draws one series per panel; Figs. 4 and 6 pair a net's training and test curves in one
+# colour, and only the bold one names the net in the legend.
+FIG1_TRAIN = Curve(TRAIN, dict(lw=1.3), smooth=True)
+FIG1_TEST = Curve(TEST, dict(lw=1.3))
+DASHED_TRAIN = Curve(TRAIN, dict(lw=0.9, ls="--"), legend=False, smooth=True)
+THIN_TRAIN = Curve(TRAIN, dict(lw=0.8), legend=False, smooth=True)
+BOLD_TEST, BOLD_VAL = Curve(TEST, dict(lw=2.0)), Curve(VAL, dict(lw=2.0))
+
+
+@dataclass(frozen=True)
+class Output:
+    title: str
+    about: str  # the caption's first paragraph
+    keep: Callable[[Run], bool]  # the runs this output is about (all seeds, any status)
+    needs: str  # ... in words, for "nothing to draw"
+    expected: tuple[str, ...]  # the paper's nets, as legend names
+    usable: Callable[[Run], bool] = _logged  # those of them that can be drawn
+    draw: Callable[..., Figure] | None = None  # (picked runs, title=, smooth=) -> Figure
+    table: Callable[[Sequence[Run]], tuple[list[dict], list[str]]] | None = None
+
+
+def _curves(panels: Sequence[Panel], paper_range, key: str = "") -> Callable[..., Figure]:
+    return lambda runs, title, smooth=1: draw_curves(runs, panels, title, paper_range, key, smooth)
+
+
+OUTPUTS = {
+    "figure1": Output(
+        "Figure 1: plain nets, training and test error",
+        keep=lambda r: _cifar(r) and not r.residual,
+        about="Training error (left) and test error (right) of the plain CIFAR-family nets "
+              "against iterations. In the paper (CIFAR-10, plain-20 and plain-56) the deeper net "
+              "has the higher training error and so the higher test error: degradation, not "
+              "over-fitting.",
+        needs="plain CIFAR-family net with logged errors", expected=("plain-20", "plain-56"),
+        draw=_curves([Panel("training error", _always, (FIG1_TRAIN,), "training error (%)"),
+                      Panel("test error", _always, (FIG1_TEST,), "test error (%)")], (0, 20))),
+    "figure6": Output(
+        "Figure 6: training (dashed) and test (bold) error", keep=_cifar,
+        about="Dashed lines: training error; bold lines: test error; one colour per depth. "
+              "Left: plain nets; middle: ResNets up to 110 layers; right: ResNets of 110 layers "
+              "and more (the paper: ResNet-110 and ResNet-1202).",
+        needs="CIFAR-family net with logged errors",
+        expected=tuple(f"plain-{d}" for d in (20, 32, 44, 56))
+        + tuple(f"ResNet-{d}" for d in paper.CIFAR_DEPTHS),
+        draw=_curves([Panel(title, keep, (DASHED_TRAIN, BOLD_TEST)) for title, keep in (
+                          ("plain", lambda r: not r.residual),
+                          ("ResNet, depth ≤ 110", lambda r: r.residual and r.depth <= 110),
+                          ("ResNet, depth ≥ 110", lambda r: r.residual and r.depth >= 110))],
+                     (0, 20), "dashed: training error, bold: test error")),
+    "figure4": Output(
+        "Figure 4: ImageNet, training (thin) and validation (bold) error", keep=_imagenet,
+        about="Thin lines: training error; bold lines: validation error (val/error, center "
+              "crop; test/error where a run has no validation split). Left: plain nets; right: "
+              "ResNets (the paper: plain-18/34 and ResNet-18/34 with option A).",
+        needs="ImageNet-family net with logged errors",
+        expected=("plain-18", "plain-34", "ResNet-18-A", "ResNet-34-A"),
+        draw=_curves([Panel(title, keep, (THIN_TRAIN, BOLD_VAL)) for title, keep in (
+                          ("plain", lambda r: not r.residual), ("ResNet", lambda r: r.residual))],
+                     (20, 60), "thin: training error, bold: validation error")),
+    "figure7": Output(
+        "Figure 7: standard deviation of layer responses", keep=_cifar,
+        usable=lambda r: bool(r.responses),
+        about="Std of each 3x3 layer's response (its output after BN, before the ReLU or the "
+              "addition) over the evaluation set. Top: layers in their original order; bottom: "
+              "the same stds sorted in descending order. The paper finds the ResNets' responses "
+              "smaller than the plain nets'.",
+        needs="CIFAR-family net with responses.json", draw=draw_responses,
+        expected=("plain-20", "plain-56", "ResNet-20", "ResNet-56", "ResNet-110")),
+    "table6": Output(
+        "Table 6: CIFAR test error per depth", keep=_cifar, usable=_always, table=table6_rows,
+        about="Test error (%) of the CIFAR-family nets: runs = finished seeds, mean ± sample "
+              "std over them, best = lowest. paper_test_error is Table 6's (for ResNet-110 its "
+              "best of 5 runs, paper_mean_std their mean ± std); paper_params_M in millions.",
+        needs="CIFAR-family net", expected=tuple(f"ResNet-{d}" for d in paper.CIFAR_DEPTHS)),
+    "shortcuts": Output(
+        "Table 3: ImageNet shortcut options", keep=_imagenet, usable=_always, table=shortcut_rows,
+        about="Final top-1 and top-5 error (%) of the ImageNet-family nets (test/error: the "
+              "validation set, one center crop; unfinished runs: their last val/error). The "
+              "paper's numbers (Table 3; plain and option-A nets from Table 2) are 10-crop, so "
+              "ours are expected to be higher.",
+        needs="ImageNet-family net", expected=("ResNet-34-A", "ResNet-34-B", "ResNet-34-C")),
+}
+
+
+def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple[list, list]:
+    """The runs an output is about, and those of them it can use; FiguresError when none."""
+    out = OUTPUTS[name]
+    mine = [r for r in runs if out.keep(r)]
+    usable = [r for r in mine if out.usable(r)]
+    if not usable:
+        where = f" in {'; '.join(sources)}" if sources else ""
+        raise FiguresError(f"{name}: nothing to draw: no {out.needs} among the {len(runs)} "
+                           f"runs{where}")
+    return mine, usable
+
+
+def draw(name: str, runs: Sequence[Run], smooth: int = 1) -> Figure:
+    """Figure ``name`` from any runs (those it is not about are ignored), one run per net."""
+    out = OUTPUTS[name]
+    return out.draw(pick(select(name, runs)[1]), title=out.title, smooth=smooth)
+
+
+def render(name: str, runs: Sequence[Run], out_dir: str | Path, sources: Sequence[str],
+           formats: Sequence[str] = ("png", "pdf"), smooth: int = 1, dpi: int = 150) -> list[Path]:
+    """Draw (or tabulate) one output from ``runs``; return the paths written."""
+    out, out_dir = OUTPUTS[name], Path(out_dir)
+    mine, usable = select(name, runs, sources)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if out.table:
+        rows, columns = out.table(usable)
+        used = [r for r in usable if r.status == "done"]
+        notes = caption(out, mine, used, sources)
+        return list(write_table(rows, columns, out_dir / name, title=out.title, notes=notes))
+    picked, fig = pick(usable), draw(name, usable, smooth)
+    paths = [out_dir / f"{name}.{fmt}" for fmt in formats]
+    for p in paths:
+        fig.savefig(p, dpi=dpi)
+    md = out_dir / f"{name}.md"
+    md.write_text(f"# {out.title}\n\n{caption(out, mine, picked, sources, smooth)}")
+    print(out.title, markdown_table(run_rows(mine, picked), [*RUN_COLUMNS[:6], "used"]), sep="\n")
+    print(f"saved {', '.join(str(p) for p in [*paths, md])}")
+    return [*paths, md]

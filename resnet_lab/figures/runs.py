@@ -1,0 +1,199 @@
+"""Run records for the figures, from a sweep directory on disk or a W&B group: one ``Run`` type
+whatever the source, so every figure and table is drawn the same way from either."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ResnetLabError
+from ..models import label
+from ..records import RunDir, read_metrics
+from ..responses import load_responses
+
+SERIES = ("train/error", "val/error", "test/error", "val/top5_error", "test/top5_error")
+DATA_NAMES = {"cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST", "imagenet": "ImageNet",
+              "synthetic": "synthetic data"}
+WANDB_STEP = "trainer/global_step"
+WANDB_STATUS = {"finished": "done", "failed": "failed", "crashed": "failed",
+                "killed": "interrupted", "running": "running", "pending": "running"}
+
+
+class FiguresError(ResnetLabError):
+    """A source that cannot be read, or nothing to draw: one sentence, exit status 1."""
+
+
+@dataclass
+class Run:
+    """One run's records, whatever the source; field names as in a local run directory."""
+
+    config: dict
+    summary: dict
+    metrics: dict[str, list[tuple[int, float]]]
+    responses: list[dict] | None = None
+    source: str = ""
+
+    @property
+    def model(self) -> dict:
+        return self.config.get("model") or {}
+
+    @property
+    def family(self) -> str:
+        return self.model.get("family", "cifar")
+
+    @property
+    def depth(self) -> int:
+        return int(self.model.get("depth", 0))
+
+    @property
+    def residual(self) -> bool:
+        return bool(self.model.get("residual", True))
+
+    @property
+    def shortcut(self) -> str:
+        return self.model.get("shortcut") or ("A" if self.family == "cifar" else "B")
+
+    @property
+    def data(self) -> str:
+        return (self.config.get("data") or {}).get("name", "unknown data")
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed") or 0)
+
+    @property
+    def status(self) -> str:
+        return self.summary.get("status", "unknown")
+
+    @property
+    def device(self) -> str:
+        # train.py writes the device when a run finishes; unfinished runs do not know it yet
+        return self.summary.get("device") or "device not recorded"
+
+    @property
+    def net(self) -> str:
+        return label(self.family, self.depth, self.residual, self.shortcut)
+
+    @property
+    def key(self) -> tuple:
+        """What makes two runs seeds of one net."""
+        return (self.data, self.family, self.residual, self.depth, self.shortcut)
+
+    @property
+    def steps(self) -> int:
+        last = max((pts[-1][0] for pts in self.metrics.values() if pts), default=0)
+        return int(self.summary.get("steps") or last)
+
+    def final(self, *metrics: str) -> float | None:
+        """The first of ``metrics`` the run has: the summary's final value, else the last logged."""
+        for m in metrics:
+            value = self.summary.get(m.replace("/", "_"))
+            if value is None and self.metrics.get(m):
+                value = self.metrics[m][-1][1]
+            if value is not None:
+                return float(value)
+        return None
+
+
+def data_sets(runs: Sequence[Run]) -> str:
+    """The runs' data sets as a reader knows them: ``CIFAR-10, Fashion-MNIST``."""
+    return ", ".join(sorted({DATA_NAMES.get(r.data, r.data) for r in runs}))
+
+
+def pick(runs: Sequence[Run]) -> list[Run]:
+    """One run per net: the lowest finished seed, else the lowest seed; plain nets first."""
+    chosen: dict[tuple, Run] = {}
+    for r in sorted(runs, key=lambda r: (r.status != "done", r.seed, r.source)):
+        chosen.setdefault(r.key, r)
+    return [chosen[k] for k in sorted(chosen)]
+
+
+# ---------------------------------------------------------------- a sweep directory
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """Directories below ``root`` holding config.yaml and run records. Hydra's ``.hydra/`` and
+    W&B's ``wandb/`` folders hold config files too; they are skipped."""
+    found = []
+    for path, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "wandb")
+        if "config.yaml" in files and {"metrics.csv", "summary.json"} & set(files):
+            found.append(Path(path))
+            dirs[:] = []
+    return found
+
+
+def load_sweep(root: str | Path) -> list[Run]:
+    root = Path(root)
+    if not root.is_dir():
+        raise FiguresError(f"--sweep {root}: no such directory")
+    runs = []
+    for d in find_run_dirs(root):
+        rd = RunDir(d)
+        cfg = rd.config()
+        if isinstance(cfg, dict) and "model" in cfg:
+            runs.append(Run(cfg, rd.summary() or {}, read_metrics(d), load_responses(d), str(d)))
+    return runs
+
+
+# ---------------------------------------------------------------- a W&B group
+
+
+def _nested(cfg: dict) -> dict:
+    """A W&B config as our nested dict: unwrap ``{"value": ...}`` entries, nest dotted keys."""
+    out: dict = {}
+    for k, v in cfg.items():
+        if isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"}:
+            v = v["value"]
+        *parents, leaf = str(k).split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = v
+    return out
+
+
+def _wandb_series(run, metric: str) -> list[tuple[int, float]]:
+    # one scan per metric: scan_history(keys=...) returns only rows that hold every key
+    points = {int(row[WANDB_STEP]): float(row[metric])
+              for row in run.scan_history(keys=[WANDB_STEP, metric])
+              if row.get(WANDB_STEP) is not None and row.get(metric) is not None}
+    return sorted(points.items())
+
+
+def _wandb_device(run) -> str | None:
+    try:
+        meta = getattr(run, "metadata", None) or {}  # a file download on the real API
+    except Exception:
+        return None
+    if meta.get("gpu"):
+        return f"{meta['gpu']} x {meta.get('gpu_count', 1)}"
+    return f"CPU ({meta['cpu_count']} cores)" if meta.get("cpu_count") else None
+
+
+def run_from_wandb(run, where: str) -> Run:
+    """A W&B run as the same record a local run directory gives."""
+    s = run.summary
+    summary = {m.replace("/", "_"): s.get(m) for m in SERIES if s.get(m) is not None}
+    summary.update(status=WANDB_STATUS.get(run.state, run.state), steps=s.get(WANDB_STEP),
+                   device=s.get("device") or _wandb_device(run), params=s.get("params"))
+    metrics = {m: pts for m in SERIES if (pts := _wandb_series(run, m))}
+    rows = s.get("responses")
+    responses = [dict(r) for r in rows] if rows else None
+    return Run(_nested(dict(run.config)), summary, metrics, responses,
+               f"wandb:{where}/{getattr(run, 'id', '?')}")
+
+
+def load_wandb(path: str, group: str, api=None) -> list[Run]:
+    """Every run of a W&B group (``api``: a ``wandb.Api()``, or a stand-in in tests)."""
+    try:
+        if api is None:
+            import wandb
+
+            api = wandb.Api()
+        runs = [run_from_wandb(r, path) for r in api.runs(path, filters={"group": group})]
+    except Exception as e:  # network, login, unknown project: one sentence, not a traceback
+        raise FiguresError(f"--wandb {path} --group {group}: {type(e).__name__}: {e}") from e
+    return [r for r in runs if r.model]  # a group may hold runs that are not resnet_lab's
