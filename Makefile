@@ -70,6 +70,16 @@ FIG ?= all
 figures: install  ## redraw figures from records: make figures FIG=figure6 SWEEP=outputs/sweeps/figure6
 	$(PY) -m resnet_lab.figures $(FIG) --sweep $(or $(SWEEP),$(SWEEPS)) --out $(FIGURES)
 
+# The study's W&B report and workspace (updated in place when run again); without a W&B login
+# the specification goes to outputs/dashboards/<study>.json. DASHBOARD_ARGS: e.g. --dry-run
+STUDY  ?=
+ENTITY ?=
+DASHBOARD_ARGS ?=
+.PHONY: dashboard
+dashboard: install  ## W&B report + workspace of a study: make dashboard STUDY=figure6 ENTITY=you
+	$(PY) -m resnet_lab.dashboard $(STUDY) $(if $(ENTITY),--entity $(ENTITY)) \
+	  --figures $(FIGURES) $(if $(NETS),--nets $(NETS)) $(DASHBOARD_ARGS)
+
 figure1: install  ## Figure 1: CIFAR-10 plain-20/56, training and test error
 	$(call study,figure1,figure1)
 

@@ -1,5 +1,12 @@
 """Experiment loggers: W&B (online when logged in, offline otherwise), Lightning's CSV, or none.
-The run directory's own records (``records.MetricsRecord``) are always added."""
+The run directory's own records (``records.MetricsRecord``) are always added.
+
+A W&B run also carries what the study dashboards (``resnet_lab.dashboard``) draw from, under
+the names defined here: flat config fields to filter and group on (``flat_fields``), every
+series defined against the iteration (``define_dashboard_metrics``), the run record's final
+values in the summary (``finish_wandb``) and Figure 7's per-layer stds as series a line plot
+draws across runs (``log_responses``).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .records import MetricsRecord
+from lightning.pytorch.loggers import WandbLogger  # wandb itself is imported when a run starts
+
+from .models import label
+from .records import MetricsRecord, RunDir
 
 WANDB_ID_FILE = "wandb_run_id"
 _SECRET_WORDS = ("key", "token", "secret", "password")
+
+# The iteration: Lightning's WandbLogger writes the step it is given (module.py logs the
+# iteration as Lightning's ``step``) under this key; W&B's own ``_step`` only counts log calls.
+STEP_KEY = "trainer/global_step"
+# What module.py logs against the iteration (errors in %).
+ITERATION_SERIES = ("train/error", "train/loss", "lr", "val/error", "test/error",
+                    "val/top5_error", "test/top5_error")
+# Figure 7: a layer's std against its index in forward order, and the stds sorted in descending
+# order against their rank; both ranks and indices run 1..n, so the two share one x key.
+RESPONSE_X, RESPONSE_STD, RESPONSE_SORTED = "responses/layer", "responses/std", "responses/std_sorted"
+# The job type of a training run: the dashboards' run sets take these runs only.
+TRAIN_JOB_TYPE = "train"
+# The run record's final values (summary.json) that finish_wandb copies into the W&B summary.
+FINAL_FIELDS = ("status", "steps", "params", "test_error", "train_error", "val_error",
+                "test_top5_error", "device", "wall_time_s")
 
 
 def wandb_logged_in() -> bool:
@@ -50,6 +75,44 @@ def without_secrets(obj: Any) -> Any:
     return obj
 
 
+def flat_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The top-level W&B config fields that run sets filter and group on without nested keys.
+
+    ``net`` is the paper's legend name (``plain-56``, ``ResNet-34-C``), whatever spelling the
+    command used; it replaces the ``net`` shorthand (null unless given) in W&B only, the run's
+    config.yaml keeps it. The data set's name is ``dataset``: ``data`` is the data config itself.
+    """
+    m = cfg["model"]
+    return {"net": label(m["family"], m["depth"], m["residual"], m["shortcut"]),
+            "family": m["family"], "depth": m["depth"], "residual": m["residual"],
+            "shortcut": m["shortcut"], "dataset": cfg["data"]["name"], "seed": cfg["seed"],
+            "study": cfg["study"]}
+
+
+def define_dashboard_metrics(run) -> None:
+    """Every series against the iteration, by name (not only through Lightning's ``*`` glob),
+    and Figure 7's series against the layer index."""
+    run.define_metric(STEP_KEY)
+    for key in ITERATION_SERIES:
+        run.define_metric(key, step_metric=STEP_KEY)
+    run.define_metric(RESPONSE_X)
+    for key in (RESPONSE_STD, RESPONSE_SORTED):
+        run.define_metric(key, step_metric=RESPONSE_X)
+
+
+class StudyWandbLogger(WandbLogger):
+    """Lightning's W&B logger that also defines the dashboards' metrics when its run starts
+    (Lightning starts the run lazily, at the first log call; so does this)."""
+
+    @property
+    def experiment(self):
+        starting = self._experiment is None
+        run = super().experiment
+        if starting and callable(getattr(run, "define_metric", None)):
+            define_dashboard_metrics(run)
+        return run
+
+
 def _wandb_id(run_dir: Path) -> str:
     """The run's W&B id, kept in the run directory so a resumed run continues the same W&B run."""
     path = run_dir / WANDB_ID_FILE
@@ -73,16 +136,14 @@ def build_loggers(cfg: Mapping[str, Any], run_dir: Path, resume_step: int | None
     elif lg["name"] == "wandb":
         mode = wandb_mode(lg["mode"])
         if mode != "disabled":
-            from lightning.pytorch.loggers import WandbLogger
-
             # under a W&B sweep agent the agent names the run (WANDB_RUN_ID); otherwise the id
             # kept in the run directory lets a resumed run continue its W&B run
             run_id = None if os.environ.get("WANDB_SWEEP_ID") else _wandb_id(run_dir)
-            loggers.append(WandbLogger(
+            loggers.append(StudyWandbLogger(
                 project=lg["project"], entity=lg["entity"], group=cfg["study"], name=cfg["run_name"],
                 tags=[str(t) for t in cfg.get("tags", [])], id=run_id, resume="allow",
-                save_dir=str(run_dir), mode=mode, config=without_secrets(dict(cfg)), job_type="train",
-                log_model=False))
+                save_dir=str(run_dir), mode=mode, job_type=TRAIN_JOB_TYPE, log_model=False,
+                config={**without_secrets(dict(cfg)), **flat_fields(cfg)}))
             where += (f"; W&B {mode} (project {lg['project']}, group {cfg['study']}"
                       + (f", run {run_id})" if run_id else ")")
                       + (f", sync later with `wandb sync {run_dir / 'wandb'}`" if mode == "offline" else ""))
@@ -90,28 +151,43 @@ def build_loggers(cfg: Mapping[str, Any], run_dir: Path, resume_step: int | None
 
 
 def finish_wandb(failed: bool) -> None:
-    """Close the W&B run so that the next job of a multirun starts its own."""
+    """Close the W&B run so that the next job of a multirun starts its own; first copy the run
+    record's final values (summary.json: final errors, status, parameters, device) into the
+    W&B summary, so tables and run lists show the same numbers as the run directory."""
     import sys
 
     if "wandb" in sys.modules:
         import wandb
 
-        if wandb.run is not None:
+        run = wandb.run
+        if run is not None:
+            # the run directory is the ``dir`` build_loggers gave W&B (save_dir)
+            record = RunDir(Path(run.settings.root_dir)).summary() or {}
+            final = {k: record[k] for k in FINAL_FIELDS if record.get(k) is not None}
+            if final:
+                run.summary.update(final)
             wandb.finish(exit_code=1 if failed else 0)
 
 
-def log_responses(loggers: list, rows: list[dict], step: int) -> None:
-    """Figure 7's numbers to W&B, when a W&B logger is active: a table and a line plot."""
+def log_responses(loggers: list, rows: list[dict], step: int, final: bool = True) -> None:
+    """Figure 7's numbers to W&B, when a W&B logger is active: the table of every layer's std
+    (at iteration ``step``); for the trained net's responses (``final``), also the same stds as
+    two series against the layer index (original order and sorted, which a line plot draws for
+    every run of a group at once) and the rows in the summary, from which ``resnet_lab.figures``
+    draws Figure 7 of a W&B group. A checkpoint's responses (``responses.at_checkpoints``) go to
+    the table only: W&B cannot take history rows back, so a second set would join the first."""
     for lg in loggers:
-        if type(lg).__name__ != "WandbLogger":
+        if not isinstance(lg, WandbLogger):
             continue
         import wandb
 
         run = lg.experiment
         table = wandb.Table(columns=["layer", "name", "std"],
                             data=[[r["layer"], r["name"], r["std"]] for r in rows])
-        run.log({"responses/table": table,
-                 "responses/std": wandb.plot.line(table, "layer", "std", title="std of layer responses"),
-                 "trainer/global_step": step})
-        # the rows themselves, so figures can be drawn from a W&B group through the public API
+        run.log({"responses/table": table, STEP_KEY: step})
+        if not final:
+            continue
+        ranked = sorted((r["std"] for r in rows), reverse=True)
+        for index, (row, std_sorted) in enumerate(zip(rows, ranked, strict=True), start=1):
+            run.log({RESPONSE_X: index, RESPONSE_STD: row["std"], RESPONSE_SORTED: std_sorted})
         run.summary["responses"] = rows

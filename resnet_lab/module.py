@@ -46,6 +46,11 @@ class ErrorRate(MulticlassAccuracy):
         return 100.0 * (1.0 - super().compute().double())
 
 
+def logs_top5_error(data: Mapping[str, Any]) -> bool:
+    """Top-5 errors are logged on ImageNet (its tables report them), where there are classes to spare."""
+    return data["name"] == "imagenet" and data["num_classes"] > 5
+
+
 def param_groups(model: nn.Module, weight_decay: float, decay_bn_and_bias: bool) -> list[dict]:
     """One group, or two when BN parameters and biases (1-d tensors) are not decayed."""
     if decay_bn_and_bias:

@@ -106,5 +106,5 @@ def record_responses(module, datamodule, loggers, run_dir: Path, reduce: str, st
     save_responses(rows, run_dir, step)
     from .loggers import log_responses
 
-    log_responses(loggers, rows, step if step is not None else module.global_step)
+    log_responses(loggers, rows, step if step is not None else module.global_step, final=step is None)
     return rows

@@ -187,13 +187,13 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
 def build_module(c: Mapping[str, Any], device: torch.device, dm=None):
     """The LightningModule of a resolved config, for ``device``; ``channels_last: auto`` is on
     for GPUs, and the data module then hands out channels-last batches too."""
-    from .module import ResNetModule
+    from .module import ResNetModule, logs_top5_error
 
     t = c["trainer"]
     channels_last = t["channels_last"] if t["channels_last"] != "auto" else device.type == "cuda"
     module = ResNetModule(
         c["model"], c["optim"], log_every=t["log_every"],
-        top5=c["data"]["name"] == "imagenet" and c["data"]["num_classes"] > 5,
+        top5=logs_top5_error(c["data"]),
         channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"])
     if channels_last and dm is not None:
         dm.memory_format = torch.channels_last

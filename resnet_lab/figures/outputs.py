@@ -61,8 +61,16 @@ class Output:
     table: Callable[[Sequence[Run]], tuple[list[dict], list[str]]] | None = None
 
 
-def _curves(panels: Sequence[Panel], paper_range, key: str = "") -> Callable[..., Figure]:
-    return lambda runs, title, smooth=1: draw_curves(runs, panels, title, paper_range, key, smooth)
+@dataclass(frozen=True)
+class CurveFigure:
+    """A curve figure's panels, the paper's y range (%) and its key line; called as ``draw``.
+    Kept as data so that other views of the same figure (the W&B dashboards) read the panels."""
+    panels: tuple[Panel, ...]
+    paper_range: tuple[float, float]
+    key: str = ""
+
+    def __call__(self, runs: Sequence[Run], title: str, smooth: int = 1) -> Figure:
+        return draw_curves(runs, self.panels, title, self.paper_range, self.key, smooth)
 
 
 OUTPUTS = {
@@ -74,8 +82,8 @@ OUTPUTS = {
               "has the higher training error and so the higher test error: degradation, not "
               "over-fitting.",
         needs="plain CIFAR-family net with logged errors", expected=("plain-20", "plain-56"),
-        draw=_curves([Panel("training error", _always, (FIG1_TRAIN,), "training error (%)"),
-                      Panel("test error", _always, (FIG1_TEST,), "test error (%)")], (0, 20))),
+        draw=CurveFigure((Panel("training error", _always, (FIG1_TRAIN,), "training error (%)"),
+                          Panel("test error", _always, (FIG1_TEST,), "test error (%)")), (0, 20))),
     "figure6": Output(
         "Figure 6: training (dashed) and test (bold) error", keep=_cifar,
         about="Dashed lines: training error; bold lines: test error; one colour per depth. "
@@ -84,11 +92,11 @@ OUTPUTS = {
         needs="CIFAR-family net with logged errors",
         expected=tuple(f"plain-{d}" for d in (20, 32, 44, 56))
         + tuple(f"ResNet-{d}" for d in paper.CIFAR_DEPTHS),
-        draw=_curves([Panel(title, keep, (DASHED_TRAIN, BOLD_TEST)) for title, keep in (
-                          ("plain", lambda r: not r.residual),
-                          ("ResNet, depth ≤ 110", lambda r: r.residual and r.depth <= 110),
-                          ("ResNet, depth ≥ 110", lambda r: r.residual and r.depth >= 110))],
-                     (0, 20), "dashed: training error, bold: test error")),
+        draw=CurveFigure(tuple(Panel(title, keep, (DASHED_TRAIN, BOLD_TEST)) for title, keep in (
+                              ("plain", lambda r: not r.residual),
+                              ("ResNet, depth ≤ 110", lambda r: r.residual and r.depth <= 110),
+                              ("ResNet, depth ≥ 110", lambda r: r.residual and r.depth >= 110))),
+                         (0, 20), "dashed: training error, bold: test error")),
     "figure4": Output(
         "Figure 4: ImageNet, training (thin) and validation (bold) error", keep=_imagenet,
         about="Thin lines: training error; bold lines: validation error (val/error, center "
@@ -96,9 +104,9 @@ OUTPUTS = {
               "ResNets (the paper: plain-18/34 and ResNet-18/34 with option A).",
         needs="ImageNet-family net with logged errors",
         expected=("plain-18", "plain-34", "ResNet-18-A", "ResNet-34-A"),
-        draw=_curves([Panel(title, keep, (THIN_TRAIN, BOLD_VAL)) for title, keep in (
-                          ("plain", lambda r: not r.residual), ("ResNet", lambda r: r.residual))],
-                     (20, 60), "thin: training error, bold: validation error")),
+        draw=CurveFigure(tuple(Panel(title, keep, (THIN_TRAIN, BOLD_VAL)) for title, keep in (
+                              ("plain", lambda r: not r.residual), ("ResNet", lambda r: r.residual))),
+                         (20, 60), "thin: training error, bold: validation error")),
     "figure7": Output(
         "Figure 7: standard deviation of layer responses", keep=_cifar,
         usable=lambda r: bool(r.responses),

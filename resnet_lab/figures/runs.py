@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ResnetLabError
+from ..loggers import STEP_KEY as WANDB_STEP  # the iteration, as W&B records it
 from ..models import label
 from ..records import RunDir, read_metrics
 from ..responses import load_responses
@@ -16,7 +17,7 @@ from ..responses import load_responses
 SERIES = ("train/error", "val/error", "test/error", "val/top5_error", "test/top5_error")
 DATA_NAMES = {"cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST", "imagenet": "ImageNet",
               "synthetic": "synthetic data"}
-WANDB_STEP = "trainer/global_step"
+
 WANDB_STATUS = {"finished": "done", "failed": "failed", "crashed": "failed",
                 "killed": "interrupted", "running": "running", "pending": "running"}
 
