@@ -58,12 +58,16 @@ ARGS    ?=
 FIGURES ?= outputs/figures
 SWEEPS  ?= outputs/sweeps
 
-# $(call study,EXPERIMENT,FIGURE...,EXTRA OVERRIDES)
+# $(call study,EXPERIMENT,FIGURE...,EXTRA OVERRIDES): trains into $(SWEEPS)/EXPERIMENT, draws from
+# there into $(FIGURES)/EXPERIMENT, and prints the study's wall time.
 define study
-	@status=0; $(PY) run.py -m experiment=$(1) $(3) $(ARGS) || status=$$?; \
+	@status=0; start=$$(date +%s); echo "== study $(1): training into $(SWEEPS)/$(1)"; \
+	$(PY) run.py -m experiment=$(1) hydra.sweep.dir=$(SWEEPS)/$(1) $(3) $(ARGS) || status=$$?; \
 	for fig in $(2); do \
 	  $(PY) -m resnet_lab.figures $$fig --sweep $(SWEEPS)/$(1) --out $(FIGURES)/$(1) || status=1; \
-	done; exit $$status
+	done; \
+	echo "== study $(1): $$(( ($$(date +%s) - start) / 60 ))m$$(( ($$(date +%s) - start) % 60 ))s wall time, figures in $(FIGURES)/$(1)"; \
+	exit $$status
 endef
 
 FIG ?= all

@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from .errors import ResnetLabError
+from .callbacks.progress import format_duration
+from .errors import Interrupted, ResnetLabError
 from .records import SUMMARY, RunDir, atomic_write
 from .tables import write_table
 from .train import train
@@ -50,6 +52,9 @@ def run_job(cfg: DictConfig) -> dict[str, Any]:
         _save_overrides(run_dir)
         RunDir(run_dir).touch_summary()  # this command saw it (see SweepSummary), retrained or not
         return summary
+    except Interrupted as e:
+        print(f"\n{e}; run the same command to resume.", file=sys.stderr, flush=True)
+        sys.exit(130)  # the shell's status for a command ended by SIGINT
     except ResnetLabError as e:
         if not multirun:
             _remove_if_untouched(run_dir)
@@ -73,7 +78,36 @@ def _failed(run_dir: Path, reason: str) -> dict[str, Any]:
     return {"status": "failed", "reason": reason}
 
 
-SUMMARY_COLUMNS = ("job", "status", "test_error", "reason")
+SUMMARY_COLUMNS = ("job", "status", "test_error", "updated", "reason")
+
+
+def _swept(config: DictConfig, prefix: str) -> bool:
+    """Whether a multirun sweeps any key under ``prefix`` (its own grid or the command line)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    keys = list((config.hydra.sweeper.get("params") or {}).keys())
+    keys += [o.get_key_element() for o in OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+             if o.is_sweep_override()]
+    return any(k.lstrip("+~") == prefix or k.lstrip("+~").startswith(prefix + ".") for k in keys)
+
+
+def check_data_once(config: DictConfig) -> None:
+    """When every job of a multirun reads the same data set, a missing one (that cannot be
+    fetched) is said once, before any job starts, instead of once per job."""
+    from omegaconf import OmegaConf
+
+    from .data import build_datamodule
+    from .errors import DataCorruptError, DataNotFoundError
+
+    if _swept(config, "data") or _swept(config, "paths"):
+        return
+    try:
+        build_datamodule(OmegaConf.to_container(config.data, resolve=True), 0).load()
+    except (DataNotFoundError, DataCorruptError) as e:
+        print(f"error: {e} (every job of this sweep needs it; none was started)", file=sys.stderr, flush=True)
+        sys.exit(2)
+    except Exception:  # noqa: BLE001 - anything else is each job's to report, with its own config
+        return
 
 
 class SweepSummary(Callback):
@@ -83,39 +117,46 @@ class SweepSummary(Callback):
     Every job of the command writes or touches its ``summary.json`` (a finished job that is not
     retrained too), so "this command's jobs" are those touched since it started; the saved table
     also keeps the rows of the directory's earlier jobs (a rerun of part of the grid, an added
-    depth). The summaries are files, not memory: parallel launchers (joblib, SLURM) run the
-    jobs in other processes.
+    depth), each with the time it was last updated. The summaries are files, not memory:
+    parallel launchers (joblib, SLURM) run the jobs in other processes.
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_data_once(config)
         self.started = time.time() - 1  # file times may be rounded down to the second
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         if not sweep_dir.is_dir():
             return
+        started = getattr(self, "started", 0)
         rows, ours = [], []
         for job in sorted(p.parent for p in sweep_dir.glob(f"*/{SUMMARY}")):
             s = RunDir(job).summary() or {}
             error = s.get("test_error")
+            mtime = (job / SUMMARY).stat().st_mtime
             row = dict(job=job.name, status=s.get("status", "unknown"),
-                       test_error=None if error is None else round(error, 2), reason=s.get("reason"))
+                       test_error=None if error is None else round(error, 2),
+                       updated=datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds"),
+                       reason=s.get("reason"))
             rows.append(row)
-            if (job / SUMMARY).stat().st_mtime >= getattr(self, "started", 0):
+            if mtime >= started:
                 ours.append(row)
         failed = [r for r in ours if r["status"] != "done"]
         print(f"\nsweep {sweep_dir}: {len(ours) - len(failed)} of {len(ours)} jobs done, "
-              f"{len(failed)} failed", flush=True)
+              f"{len(failed)} failed, in {format_duration(time.time() - started - 1)}", flush=True)
         for r in ours:
             if r["status"] == "done":
                 print(f"  done    {r['job']}: test error {r['test_error']:.2f}%")
             else:
                 print(f"  FAILED  {r['job']}: {r['reason'] or r['status']}")
-        csv_path, _ = write_table(rows, SUMMARY_COLUMNS, sweep_dir / "sweep_summary", echo=False)
         older = len(rows) - len(ours)
+        csv_path, _ = write_table(rows, SUMMARY_COLUMNS, sweep_dir / "sweep_summary", echo=False,
+                                  notes=f"updated: when the job's summary.json last changed (UTC); "
+                                        f"{older} of these {len(rows)} jobs were run by earlier commands.")
         print(f"  (saved as {csv_path} and .md"
-              + (f", with {older} job{'s' * (older != 1)} of earlier commands in this directory)" if older else ")"),
-              flush=True)
+              + (f", with {older} older job{'s' * (older != 1)} of earlier commands in this directory)"
+                 if older else ")"), flush=True)
         if failed:
             print("re-run the same command to retry the failed jobs; finished jobs are not retrained.",
                   flush=True)

@@ -51,3 +51,12 @@ class DivergenceError(ResnetLabError):
 
 class RunDirError(ResnetLabError):
     """The run directory holds something that must not be overwritten."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during training, at iteration ``step``; the run resumes from its last
+    checkpoint when the same command runs again."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"interrupted at iteration {step}")
+        self.step = step

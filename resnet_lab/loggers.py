@@ -10,15 +10,17 @@ draws across runs (``log_responses``).
 
 from __future__ import annotations
 
+import csv
 import netrc
 import os
 import secrets
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from lightning.pytorch.loggers import WandbLogger  # wandb itself is imported when a run starts
+from lightning.pytorch.loggers import CSVLogger, WandbLogger  # wandb is imported when a run starts
 
 from .models import label
 from .records import MetricsRecord, RunDir
@@ -113,6 +115,38 @@ class StudyWandbLogger(WandbLogger):
         return run
 
 
+class ResumableCSVLogger(CSVLogger):
+    """Lightning's CSV logger, which deletes its metrics.csv when it starts in a directory that
+    is not empty. A resumed run (``resume_step``) keeps the rows up to its checkpoint instead,
+    as the run's own metrics.csv does, and so has nothing to warn about."""
+
+    def __init__(self, *args, resume_step: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._resume_step = resume_step
+
+    @property
+    def experiment(self):
+        if self._experiment is not None or self._resume_step is None:
+            return super().experiment
+        path = Path(self.log_dir) / "metrics.csv"
+        header, rows = [], []
+        if path.is_file():
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                header = list(reader.fieldnames or [])
+                rows = [r for r in reader if r.get("step", "").isdigit() and int(r["step"]) <= self._resume_step]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Experiment logs directory .* exists and is not empty")
+            writer = super().experiment  # removes the file
+        if header:
+            with open(path, "w", newline="") as f:
+                out = csv.DictWriter(f, fieldnames=header)
+                out.writeheader()
+                out.writerows(rows)
+            writer.metrics_keys = header  # later rows are appended under the same columns
+        return writer
+
+
 def _wandb_id(run_dir: Path) -> str:
     """The run's W&B id, kept in the run directory so a resumed run continues the same W&B run."""
     path = run_dir / WANDB_ID_FILE
@@ -129,9 +163,8 @@ def build_loggers(cfg: Mapping[str, Any], run_dir: Path, resume_step: int | None
     lg = cfg["logger"]
     where = f"metrics: {run_dir / 'metrics.csv'}"
     if lg["name"] == "csv":
-        from lightning.pytorch.loggers import CSVLogger
-
-        loggers.append(CSVLogger(save_dir=str(run_dir), name="csv", version=""))
+        loggers.append(ResumableCSVLogger(save_dir=str(run_dir), name="csv", version="",
+                                          resume_step=resume_step))
         where += f" and {run_dir / 'csv'}"
     elif lg["name"] == "wandb":
         mode = wandb_mode(lg["mode"])

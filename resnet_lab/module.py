@@ -145,7 +145,13 @@ class ResNetModule(L.LightningModule):
             self.events.append(f"warm-up ended at iteration {step + 1}{extra}; "
                                f"lr {self.schedule.lr(step + 1):g} from now on")
 
-    def _log_train(self, step: int) -> None:
+    def on_train_epoch_end(self) -> None:
+        # the one endless epoch ends with the run: its last, partial window of iterations is
+        # logged too (a run shorter than log_every would otherwise record no training error)
+        if self.global_step % self.log_every:
+            self._log_train(self.global_step, on_step=False)
+
+    def _log_train(self, step: int, on_step: bool = True) -> None:
         error, loss = self.train_error.compute(), self.train_loss.compute()
         self.train_error.reset()
         self.train_loss.reset()
@@ -154,7 +160,7 @@ class ResNetModule(L.LightningModule):
         # float64: Lightning would store a Python float as float32 (lr 0.1 -> 0.10000000149)
         lr = torch.tensor(self._lr(), dtype=torch.float64)
         self.log_dict({"train/error": error, "train/loss": loss, "lr": lr, "step": float(step)},
-                      on_step=True, on_epoch=False)
+                      on_step=on_step, on_epoch=not on_step)
 
     def _lr(self) -> float:
         return self.optimizers().param_groups[0]["lr"]

@@ -35,10 +35,10 @@ class RunningMoments:
 
     def update(self, x: torch.Tensor) -> None:
         """Add a (N, C, H, W) batch."""
-        x = x.detach().to(torch.float64).transpose(0, 1).reshape(x.shape[1], -1)  # (C, N*H*W)
-        nb = x.shape[1]
-        mean_b = x.mean(1).cpu()
-        m2_b = ((x - x.mean(1, keepdim=True)) ** 2).sum(1).cpu()
+        nb = x.numel() // x.shape[1]
+        # one reduction over the batch and positions, in float64 (no transposed copy: half the time)
+        var_b, mean_b = torch.var_mean(x.detach().to(torch.float64), dim=(0, 2, 3), correction=0)
+        mean_b, m2_b = mean_b.cpu(), (var_b * nb).cpu()
         n = self.n + nb
         delta = mean_b - self.mean
         self.mean += delta * nb / n

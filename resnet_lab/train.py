@@ -27,7 +27,7 @@ from .callbacks import PeriodicCheckpoint, format_duration
 from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
 from .data import build_datamodule
-from .errors import ConfigError, RunDirError
+from .errors import ConfigError, Interrupted, RunDirError
 from .loggers import build_loggers, finish_wandb
 from .models import count_params
 from .records import RunDir, read_metrics
@@ -127,12 +127,12 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
         raise ConfigError(f"trainer settings cannot run here: {e}") from e
 
 
-def _announce(c, label, module, trainer, how, where, run_dir) -> None:
+def _announce(c, label, module, trainer, how, where, run_dir, data_source) -> None:
     t = c["trainer"]
     print(f"resnet_lab: {label} on {c['data']['name']} ({count_params(module.model):,} parameters), {how}\n"
           f"  {module.schedule.describe(t['max_steps'])}; batch {c['data']['batch_size']}; "
           f"{device_name(trainer.strategy.root_device)} x {trainer.world_size}; precision {t['precision']}\n"
-          f"  run directory {run_dir}\n  {where}", flush=True)
+          f"  data {data_source}\n  run directory {run_dir}\n  {where}", flush=True)
 
 
 def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
@@ -175,6 +175,9 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
             summary = _fit_and_test(c, rd, dm, ckpt, loggers, callbacks, where, how, started, primary)
         failed = False
         return summary
+    except Interrupted as e:
+        rd.update_summary(status="interrupted", steps=e.step, wall_time_s=round(time.time() - started, 1))
+        raise
     except BaseException as e:
         if (rd.summary() or {}).get("status") == "running":
             rd.update_summary(status="failed", reason=f"{type(e).__name__}: {e}",
@@ -210,13 +213,15 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, start
     module = build_module(c, device, dm)
     params = count_params(module.model)
     if primary:
-        _announce(c, label, module, trainer, how, where, rd.path)
-        rd.update_summary(device=device_name(device), world_size=trainer.world_size, params=params)
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
-    if trainer.interrupted:
-        if primary:
-            rd.update_summary(status="interrupted", steps=trainer.global_step)
-        raise KeyboardInterrupt
+        _announce(c, label, module, trainer, how, where, rd.path, dm.source)
+        rd.update_summary(device=device_name(device), world_size=trainer.world_size, params=params,
+                          data_source=dm.source)
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
+    except SystemExit:
+        if trainer.interrupted:  # Lightning ends a Ctrl-C with SystemExit(1) after its clean-up
+            raise Interrupted(trainer.global_step) from None
+        raise
     trainer.save_checkpoint(str(rd.checkpoint_dir / "last.ckpt"))
     trainer.test(module, datamodule=dm, verbose=False)
     if not primary:

@@ -36,14 +36,19 @@ def status(metrics: dict) -> str:
 class IterationProgress(ProgressBar):
     """Iteration count against ``max_steps`` with lr and the latest errors.
 
-    ``mode``: ``bar`` (tqdm), ``lines`` (a line about four times per evaluation, on logged
-    iterations, and after each evaluation), ``none``; ``auto`` picks ``bar`` on a terminal,
-    ``lines`` otherwise. The metrics are read only on logged iterations: no host sync in between.
+    ``mode``: ``bar`` (tqdm, redrawn as the iterations go), ``lines`` (a line about four times
+    per evaluation, on logged iterations, after each evaluation, and at least every
+    ``line_every_s`` seconds whatever the evaluation interval), ``none``; ``auto`` picks ``bar``
+    on a terminal, ``lines`` otherwise. The errors shown are the latest logged ones: reading them
+    costs no host sync between logged iterations.
     """
 
-    def __init__(self, label: str, mode: str = "auto", eval_every: int = 1000, log_every: int = 50) -> None:
+    def __init__(self, label: str, mode: str = "auto", eval_every: int = 1000, log_every: int = 50,
+                 line_every_s: float = 60.0) -> None:
         super().__init__()
         self.label, self.eval_every, self.log_every = label, eval_every, log_every
+        self.line_every_s = line_every_s
+        self.last_line = 0.0
         self.mode = ("bar" if sys.stderr.isatty() else "lines") if mode == "auto" else mode
         self.every = max(1, eval_every // 4 // log_every) * log_every
         self.bar = None
@@ -63,6 +68,7 @@ class IterationProgress(ProgressBar):
     @rank_zero_only
     def on_train_start(self, trainer, pl_module) -> None:
         self.start, self.first_step = time.time(), trainer.global_step
+        self.last_line = self.start
         if self.mode == "bar":
             from tqdm.auto import tqdm
 
@@ -81,7 +87,8 @@ class IterationProgress(ProgressBar):
 
     def _line(self, trainer) -> None:
         step, total = trainer.global_step, trainer.max_steps
-        elapsed = time.time() - self.start
+        self.last_line = time.time()
+        elapsed = self.last_line - self.start
         done = max(1, step - self.first_step)
         eta = elapsed / done * (total - step)
         self._write(f"[{self.label}] it {step}/{total} ({100 * step / total:.0f}%)  "
@@ -96,7 +103,8 @@ class IterationProgress(ProgressBar):
             self.bar.update(step - self.bar.n)
             if step % self.log_every == 0:
                 self.bar.set_postfix_str(status(trainer.callback_metrics), refresh=False)
-        elif self.mode == "lines" and step % self.every == 0 and step % self.eval_every:
+        elif self.mode == "lines" and (step % self.every == 0 and step % self.eval_every
+                                       or time.time() - self.last_line >= self.line_every_s):
             self._line(trainer)
 
     @rank_zero_only

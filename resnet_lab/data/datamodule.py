@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -10,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .cifar10 import load_cifar10
-from .fashion_mnist import load_fashion_mnist
+from .fashion_mnist import fashion_mnist_dir, load_fashion_mnist
 from .imagenet import default_workers, eval_transform, image_folders, train_transform
 from .pipeline import EvalBatches, Normalizer, TrainStream, seeded_generator
 from .synthetic import make_synthetic
@@ -25,6 +26,7 @@ def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, split_seed:
 
 class InMemoryDataModule(L.LightningDataModule):
     """CIFAR-10, Fashion-MNIST or synthetic data held as one uint8 tensor (see ``pipeline``).
+    ``source`` (after ``load``) says where the images came from: the directory actually read.
 
     ``eval_names`` are the evaluation sets of Lightning's validation loop during training (in
     the order of ``val_dataloader``): ``["val", "test"]``, or ``["test"]`` when ``val_size`` is 0.
@@ -44,11 +46,14 @@ class InMemoryDataModule(L.LightningDataModule):
             d = self.cfg
             if d["name"] == "cifar10":
                 arrays = load_cifar10(d["root"], d["download"])
+                self.source = str(Path(d["root"]).expanduser().resolve())
             elif d["name"] == "fashion_mnist":
                 arrays = load_fashion_mnist(d["root"], d["system_dirs"], d["download"])
+                self.source = str(fashion_mnist_dir(d["root"], d["system_dirs"]))
             else:
                 arrays = make_synthetic(d["seed"], d["train_size"] + d["val_size"], d["test_size"],
                                         d["num_classes"], d["channels"], d["image_size"], d["noise"])
+                self.source = f"generated in memory (data.seed={d['seed']})"
             train_x, train_y, test_x, test_y = arrays
             train_x, train_y, val_x, val_y = split_train_val(train_x, train_y, d["val_size"], d["split_seed"])
             self._arrays = dict(train=(train_x, train_y), val=(val_x, val_y), test=(test_x, test_y))
@@ -119,6 +124,7 @@ class ImageFolderDataModule(L.LightningDataModule):
     def load(self):
         if self._folders is None:
             self._folders = image_folders(self.cfg["root"], self.cfg["num_classes"])
+            self.source = str(Path(self.cfg["root"]).expanduser().resolve())
         return self._folders
 
     def setup(self, stage: str | None = None) -> None:

@@ -57,10 +57,20 @@ def _find(dirs: list[Path]) -> dict[str, Path] | None:
     return None
 
 
+def _dirs(root: Path, system_dirs) -> list[Path]:
+    return [Path(d) for d in system_dirs] + [root, root / "FashionMNIST" / "raw"]
+
+
+def fashion_mnist_dir(root: str | Path, system_dirs=()) -> Path | None:
+    """The directory ``load_fashion_mnist`` reads (the first that holds all four files)."""
+    files = _find(_dirs(Path(root).expanduser().resolve(), system_dirs))
+    return files["train_x"].parent if files else None
+
+
 def load_fashion_mnist(root: str | Path, system_dirs=(), download: bool = True):
     """Return ``(train_x, train_y, test_x, test_y)``: uint8 (N, 1, 32, 32) images, int64 labels."""
     root = Path(root).expanduser().resolve()
-    dirs = [Path(d) for d in system_dirs] + [root, root / "FashionMNIST" / "raw"]
+    dirs = _dirs(root, system_dirs)
     files = _find(dirs)
     if files is None and download:
         from torchvision.datasets import FashionMNIST

@@ -1,0 +1,121 @@
+"""A new user's path: nothing silently ignored, every run says what it is doing, Ctrl-C and
+resumes behave, every multirun shows its own jobs, the Makefile's folders are the ones used."""
+
+import csv
+import signal
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+from lightning.pytorch.callbacks import Callback
+
+import resnet_lab.train as train_mod
+from resnet_lab.compose import compose
+from resnet_lab.records import RunDir, read_metrics
+from resnet_lab.train import train
+
+from .conftest import FAST, FMNIST_DIR, ROOT, needs_fmnist, run_py
+from .test_reliability import last_logged_step, start_run_py, wait_for
+
+TINY = FAST + ["model.depth=8", "responses.enabled=false"]
+
+
+@needs_fmnist
+def test_a_root_that_does_not_hold_the_data_is_not_hidden(tmp_path, capsys):
+    # the system copy is read, and the run says so and records it beside the root it was given
+    summary = train(compose(["data=fashion_mnist", "data.root=/nonexistent", "trainer=debug",
+                             "trainer.max_steps=1", "data.eval_subset=100", "logger=none",
+                             "trainer.progress=none", "model.depth=8", "responses.enabled=false"]),
+                    tmp_path / "run")
+    assert summary["data_source"] == str(FMNIST_DIR)
+    assert f"data {FMNIST_DIR}" in capsys.readouterr().out
+    assert RunDir(tmp_path / "run").config()["data"]["root"] == "/nonexistent"
+
+
+def test_a_run_shorter_than_log_every_logs_its_partial_window(tmp_path):
+    summary = train(compose(TINY + ["logger=none", "trainer.max_steps=3", "trainer.log_every=50",
+                                    "trainer.eval_every=50"]), tmp_path / "run")
+    m = read_metrics(tmp_path / "run")
+    assert [s for s, _ in m["train/error"]] == [3] and [s for s, _ in m["lr"]] == [3]
+    assert summary["train_error"] == m["train/error"][0][1]
+
+
+def test_progress_is_shown_whatever_eval_every_and_log_every_are(tmp_path, capsys):
+    train(compose(TINY + ["logger=none", "trainer.max_steps=6", "trainer.log_every=50",
+                          "trainer.eval_every=50", "trainer.progress=lines",
+                          "callbacks.progress.line_every_s=0"]), tmp_path / "run")
+    lines = [x for x in capsys.readouterr().out.splitlines() if " it " in x and "/6 " in x]
+    assert len(lines) == 6 and "it 6/6 (100%)" in lines[-1] and "left" in lines[-1]
+
+
+def test_ctrl_c_says_how_to_resume_records_interrupted_and_exits_130(tmp_path):
+    args = TINY + ["logger=none", "trainer.max_steps=200", "trainer.eval_every=10", "trainer.ckpt_every=10",
+                   "trainer.log_every=5"]
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    proc = start_run_py(args, tmp_path)
+    wait_for(lambda: last_logged_step(run_dir) >= 15, proc)
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 130, out[-2000:]
+    assert "run the same command to resume" in out and "interrupted at iteration" in out
+    summary = RunDir(run_dir).summary()
+    assert summary["status"] == "interrupted" and summary["steps"] >= 15
+    again = run_py(args, tmp_path, timeout=600)
+    assert "resuming from its last checkpoint" in again.stdout
+    assert RunDir(run_dir).summary()["status"] == "done"
+
+
+class _Crash(Callback):
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == 25:
+            raise RuntimeError("crash")
+
+
+def test_csv_logger_rows_written_before_a_crash_survive_the_resume(tmp_path, monkeypatch):
+    cfg = compose(TINY + ["logger=csv", "trainer.max_steps=40", "trainer.eval_every=10",
+                          "trainer.ckpt_every=10", "trainer.log_every=5", "trainer.deterministic=true"])
+    train(cfg, tmp_path / "ref")
+    build = train_mod.build_callbacks
+    monkeypatch.setattr(train_mod, "build_callbacks", lambda c: [*build(c), _Crash()])
+    with pytest.raises(RuntimeError, match="crash"):
+        train(cfg, tmp_path / "cut")
+    monkeypatch.setattr(train_mod, "build_callbacks", build)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(cfg, tmp_path / "cut")
+    assert not [w for w in caught if "will be deleted" in str(w.message)]
+
+    def rows(run):
+        with open(tmp_path / run / "csv" / "metrics.csv", newline="") as f:
+            return list(csv.DictReader(f))
+
+    assert rows("cut") == rows("ref") and {r["step"] for r in rows("cut")} >= {"5", "10", "20", "25"}
+
+
+def test_each_multirun_shows_its_own_jobs_and_marks_older_ones(tmp_path):
+    base = ["-m"] + TINY + ["logger=none", "trainer.max_steps=2"]
+    run_py(base + ["model.depth=8,14"], tmp_path)
+    second = run_py(base + ["model.depth=20"], tmp_path)
+    assert "1 of 1 jobs done" in second.stdout and "2 older jobs of earlier commands" in second.stdout
+    assert "model.depth=8," not in second.stdout.split("sweep ")[-1].split("(saved")[0]
+    table = (tmp_path / "outputs" / "sweeps" / "adhoc" / "sweep_summary.csv").read_text().splitlines()
+    assert table[0] == "job,status,test_error,updated,reason" and len(table) == 4
+
+
+def test_a_sweep_whose_data_is_missing_says_so_once_before_any_job(tmp_path):
+    proc = run_py(["-m"] + [a for a in TINY if not a.startswith("data.")][1:] + ["data=cifar10", f"data.root={tmp_path / 'nothing'}",
+                                      "data.download=false", "logger=none", "model.depth=8,14,20"],
+                  tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.count("CIFAR-10 is not in") == 1 and "none was started" in proc.stderr
+    assert not list((tmp_path / "outputs" / "sweeps").glob("adhoc/*/summary.json"))
+
+
+def test_makefile_studies_train_and_draw_in_the_same_sweeps_folder():
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), "cpu_degradation", "SWEEPS=/tmp/x", "FIGURES=/tmp/f",
+                          "PY=python"], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if "run.py -m experiment=cpu_degradation" in x)
+    assert "hydra.sweep.dir=/tmp/x/cpu_degradation" in line
+    assert "--sweep /tmp/x/cpu_degradation --out /tmp/f/cpu_degradation" in line
+    assert Path(ROOT / "Makefile").read_text().count("hydra.sweep.dir=$(SWEEPS)/$(1)") == 1
