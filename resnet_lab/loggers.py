@@ -14,6 +14,7 @@ import csv
 import netrc
 import os
 import secrets
+import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,14 +68,28 @@ def wandb_mode(setting: str) -> str:
     return "online" if wandb_logged_in() else "offline"
 
 
+def looks_secret(name: Any) -> bool:
+    """Whether a config entry's name looks like a credential's."""
+    return any(w in str(name).lower() for w in _SECRET_WORDS)
+
+
 def without_secrets(obj: Any) -> Any:
     """Drop any config entry whose name looks like a credential before it leaves the machine."""
     if isinstance(obj, Mapping):
-        return {k: without_secrets(v) for k, v in obj.items()
-                if not any(w in str(k).lower() for w in _SECRET_WORDS)}
+        return {k: without_secrets(v) for k, v in obj.items() if not looks_secret(k)}
     if isinstance(obj, list):
         return [without_secrets(v) for v in obj]
     return obj
+
+
+def redacted_argv(argv: list[str]) -> list[str]:
+    """The command line with the value of every override named like a credential hidden: W&B
+    records the command line (sys.argv) in every run's metadata."""
+    out = []
+    for arg in argv:
+        key, sep, _ = arg.partition("=")
+        out.append(f"{key}=<redacted>" if sep and looks_secret(key.rsplit(".", 1)[-1]) else arg)
+    return out
 
 
 def flat_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,8 +124,14 @@ class StudyWandbLogger(WandbLogger):
     @property
     def experiment(self):
         starting = self._experiment is None
-        run = super().experiment
-        if starting and callable(getattr(run, "define_metric", None)):
+        if not starting:
+            return super().experiment
+        argv, sys.argv = sys.argv, redacted_argv(sys.argv)  # read by wandb.init
+        try:
+            run = super().experiment
+        finally:
+            sys.argv = argv
+        if callable(getattr(run, "define_metric", None)):
             define_dashboard_metrics(run)
         return run
 
@@ -187,8 +208,6 @@ def finish_wandb(failed: bool) -> None:
     """Close the W&B run so that the next job of a multirun starts its own; first copy the run
     record's final values (summary.json: final errors, status, parameters, device) into the
     W&B summary, so tables and run lists show the same numbers as the run directory."""
-    import sys
-
     if "wandb" in sys.modules:
         import wandb
 

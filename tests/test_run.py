@@ -5,6 +5,7 @@ import json
 import os
 
 import yaml
+from lightning.pytorch.callbacks import Callback
 
 from resnet_lab.records import read_metrics
 
@@ -37,6 +38,27 @@ def test_single_run_writes_its_records_and_wandb_offline(tmp_path):
         if path.is_file():
             assert b"local-secret-0123456789abcdef" not in path.read_bytes(), path
     assert "local-secret" not in proc.stdout + proc.stderr
+
+
+class TakesAnything(Callback):
+    """A user's callback whose arguments include one named like a credential."""
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs = kwargs
+
+
+def test_a_config_entry_named_like_a_credential_never_reaches_wandb(tmp_path):
+    token = "tok-0123456789abcdef-in-the-config"
+    run_py(FAST + ["model.depth=8", "trainer.max_steps=2", "responses.enabled=false",
+                   "+callbacks.mine._target_=tests.test_run.TakesAnything", f"+callbacks.mine.api_token={token}",
+                   "+callbacks.mine.colour=blue-0123456789"], tmp_path)
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    # in the run's own record (the run used it) ...
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["callbacks"]["mine"]["api_token"] == token
+    wandb_files = [p for p in (run_dir / "wandb").rglob("*") if p.is_file()]
+    uploaded = b"".join(p.read_bytes() for p in wandb_files)
+    # ... but not in what goes to W&B, where its neighbour (not a credential) is
+    assert b"blue-0123456789" in uploaded and token.encode() not in uploaded
 
 
 def test_finished_run_is_not_retrained(tmp_path):
