@@ -12,18 +12,22 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from resnet_lab.cli import run_job
 from resnet_lab.config import register
 from resnet_lab.config.command_line import check_overrides
+
+HELP = {"--help", "-h", "--hydra-help"}
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig):
+    from resnet_lab.cli import run_job  # the training stack: not imported for --help
+
     register()  # in the job's own process too: parallel launchers (joblib, SLURM) start new ones
     return run_job(cfg)
 
 
 if __name__ == "__main__":
     register()  # the schemas, job directory names and resolvers, before Hydra composes conf/
-    check_overrides(sys.argv[1:])  # a misspelt key or a wrong-typed value: one sentence, exit 2
+    if not HELP & set(sys.argv[1:]):
+        check_overrides(sys.argv[1:])  # a misspelt key or a wrong-typed value: one sentence, exit 2
     main()

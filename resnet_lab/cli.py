@@ -7,10 +7,13 @@ run on; the sweep ends with a table of all jobs and a non-zero exit if any faile
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sys
 import time
 import traceback
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,9 +45,51 @@ def _save_overrides(run_dir: Path) -> None:
         atomic_write(run_dir / "overrides.txt", "\n".join(overrides) + "\n")
 
 
+class _Tee:
+    """A text stream that writes to the terminal and to the job's run.log."""
+
+    def __init__(self, stream, log) -> None:
+        self.stream, self.log = stream, log
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+        self.stream.flush()
+
+    def __getattr__(self, name: str):  # isatty, fileno, encoding: the terminal's
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def job_log(path: Path):
+    """Everything the job prints goes to ``run.log`` too; Python's warnings (deprecations,
+    Lightning's hints) and W&B's chatter go there only, so the terminal keeps what a user reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("WANDB_SILENT", "true")  # W&B's own logs stay in the run's wandb/ folder
+    with open(path, "a", buffering=1) as log, warnings.catch_warnings():
+        def to_log(message, category, filename, lineno, file=None, line=None):
+            log.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+        warnings.showwarning = to_log
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, err
+
+
 def run_job(cfg: DictConfig) -> dict[str, Any]:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
+    with job_log(run_dir / "run.log"):
+        return _run_job(cfg, run_dir, hc)
+
+
+def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
     multirun = hc.mode == RunMode.MULTIRUN
     job = f"job {hc.job.num}" if multirun else "run"
     try:

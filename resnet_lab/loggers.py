@@ -121,6 +121,11 @@ class StudyWandbLogger(WandbLogger):
     """Lightning's W&B logger that also defines the dashboards' metrics when its run starts
     (Lightning starts the run lazily, at the first log call; so does this)."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Lightning passes anonymous=None, which W&B now answers with a warning on every run
+        self._wandb_init.pop("anonymous", None)
+
     @property
     def experiment(self):
         starting = self._experiment is None

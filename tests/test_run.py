@@ -19,6 +19,10 @@ def test_single_run_writes_its_records_and_wandb_offline(tmp_path):
     proc = run_py(FAST + ["model.depth=8", "trainer.max_steps=20"], tmp_path, env=env)
     run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
     assert "synthetic-ResNet-8-s0: test error" in proc.stdout
+    # the terminal holds what a user reads (no W&B chatter); run.log holds that and the rest
+    assert "wandb:" not in proc.stdout + proc.stderr
+    log = (run_dir / "run.log").read_text()
+    assert "synthetic-ResNet-8-s0: test error" in log and "run directory" in log
     for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoints/last.ckpt", "wandb_run_id",
                  "responses.json", "responses.csv"):
         assert (run_dir / name).is_file(), name

@@ -73,7 +73,7 @@ class IterationProgress(ProgressBar):
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=trainer.max_steps, initial=trainer.global_step, desc=self.label,
-                            unit="it", dynamic_ncols=True, file=sys.stderr)
+                            unit="it", dynamic_ncols=True, file=sys.__stderr__)  # the terminal, not run.log
 
     def _events(self, pl_module) -> None:
         while pl_module.events:
@@ -81,7 +81,7 @@ class IterationProgress(ProgressBar):
 
     def _write(self, text: str) -> None:
         if self.bar is not None:
-            self.bar.write(text, file=sys.stderr)
+            self.bar.write(text, file=sys.stderr)  # the terminal and run.log
         elif self.mode != "none":
             print(text, flush=True)
 
