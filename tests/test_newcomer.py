@@ -119,3 +119,43 @@ def test_makefile_studies_train_and_draw_in_the_same_sweeps_folder():
     assert "hydra.sweep.dir=/tmp/x/cpu_degradation" in line
     assert "--sweep /tmp/x/cpu_degradation --out /tmp/f/cpu_degradation" in line
     assert Path(ROOT / "Makefile").read_text().count("hydra.sweep.dir=$(SWEEPS)/$(1)") == 1
+
+
+def test_resumable_order_continues_the_uninterrupted_stream():
+    from resnet_lab.data.pipeline import ResumableOrder
+
+    data = list(range(18))
+    whole = [item for epoch in range(3) for item in ResumableOrder(data, 4, 7, lambda e=epoch: 4 * e)]
+    assert len(whole) == 3 * 16 and sorted(whole[:16]) != whole[:16]  # shuffled, 4 batches an epoch
+    assert whole[:16] != whole[16:32]  # another order each epoch
+    for step in (1, 5, 6):  # mid-epoch: the rest of that epoch, as the uninterrupted run
+        assert list(ResumableOrder(data, 4, 7, lambda s=step: s)) == whole[4 * step: 16 * (step // 4 + 1)]
+    # two processes: each its half of every global batch
+    halves = [list(ResumableOrder(data, 4, 7, lambda: 0, rank=r, world_size=2)) for r in (0, 1)]
+    assert [x for b in range(4) for r in (0, 1) for x in halves[r][2 * b: 2 * b + 2]] == whole[:16]
+
+
+def test_a_resumed_imagefolder_run_sees_the_same_batches(tmp_path, monkeypatch):
+    from .conftest import image_folder
+
+    root = image_folder(tmp_path / "in", classes=3, per_class=6)
+    args = ["data=imagenet", "model=imagenet", "optim=sgd_imagenet", f"data.root={root}",
+            "data.num_classes=3", "data.image_size=32", "data.scale_range=[32,48]", "data.val_resize=37",
+            "data.batch_size=4", "data.eval_batch_size=9", "model.depth=18", "logger=none",
+            "trainer=debug", "trainer.max_steps=10", "trainer.eval_every=5", "trainer.ckpt_every=3",
+            "trainer.log_every=1", "trainer.deterministic=true", "trainer.progress=none",
+            "responses.enabled=false"]
+    train(compose(args + ["data.num_workers=0"]), tmp_path / "ref")
+    build = train_mod.build_callbacks
+
+    class Crash(Callback):
+        def on_train_batch_end(self, trainer, *a):
+            if trainer.global_step == 7:  # mid-epoch (4 batches an epoch); last checkpoint at 6
+                raise RuntimeError("crash")
+
+    monkeypatch.setattr(train_mod, "build_callbacks", lambda c: [*build(c), Crash()])
+    with pytest.raises(RuntimeError, match="crash"):
+        train(compose(args + ["data.num_workers=2"]), tmp_path / "cut")
+    monkeypatch.setattr(train_mod, "build_callbacks", build)
+    train(compose(args + ["data.num_workers=2"]), tmp_path / "cut")  # workers draw the same crops
+    assert read_metrics(tmp_path / "cut") == read_metrics(tmp_path / "ref")

@@ -13,7 +13,14 @@ from torch.utils.data import DataLoader
 from .cifar10 import load_cifar10
 from .fashion_mnist import fashion_mnist_dir, load_fashion_mnist
 from .imagenet import default_workers, eval_transform, image_folders, train_transform
-from .pipeline import EvalBatches, Normalizer, TrainStream, seeded_generator
+from .pipeline import (
+    EvalBatches,
+    Normalizer,
+    ResumableOrder,
+    SeededSamples,
+    TrainStream,
+    seeded_generator,
+)
 from .synthetic import make_synthetic
 
 
@@ -132,7 +139,9 @@ class ImageFolderDataModule(L.LightningDataModule):
         train.transform, val.transform = train_transform(self.cfg), eval_transform(self.cfg)
         self.train_set, self.val_set = train, val
 
-    def _loader(self, ds, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(self, ds, batch_size: int, train: bool, **extra) -> DataLoader:
+        """``train``: this process's share of the global batch, incomplete batches dropped (the
+        order comes from ``extra["sampler"]``); else whole batches in file order."""
         t = self.trainer
         devices = t.num_devices if t is not None else 1
         workers = self.cfg["num_workers"]
@@ -142,14 +151,18 @@ class ImageFolderDataModule(L.LightningDataModule):
         pin = on_gpu if pin == "auto" else pin
         world = t.world_size if t is not None else 1
         return DataLoader(
-            ds, batch_size=batch_size // world if shuffle else batch_size, shuffle=shuffle,
-            num_workers=workers, pin_memory=pin, drop_last=shuffle,
-            persistent_workers=workers > 0, generator=seeded_generator(self.seed, 0),
+            ds, batch_size=batch_size // world if train else batch_size,
+            num_workers=workers, pin_memory=pin, drop_last=train, persistent_workers=workers > 0,
             # a stuck worker (broken file system, corrupt file) ends the run instead of hanging
-            timeout=600 if workers > 0 else 0)
+            timeout=600 if workers > 0 else 0, **extra)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.cfg["batch_size"], True)
+        t = self.trainer
+        order = ResumableOrder(self.train_set, self.cfg["batch_size"], self.seed,
+                               start_step=(lambda: t.global_step) if t is not None else (lambda: 0),
+                               rank=t.global_rank if t is not None else 0,
+                               world_size=t.world_size if t is not None else 1)
+        return self._loader(SeededSamples(self.train_set), self.cfg["batch_size"], True, sampler=order)
 
     def val_dataloader(self) -> list[DataLoader]:
         return [self._loader(self.val_set, self.cfg["eval_batch_size"], False)]

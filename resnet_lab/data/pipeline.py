@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import Dataset, DistributedSampler
 
 
 def seeded_generator(*keys: int) -> torch.Generator:
@@ -172,3 +173,55 @@ class EvalBatches:
         for i in range(0, len(self.images), self.batch_size):
             x = self.normalizer(self.images[i: i + self.batch_size])
             yield x.contiguous(memory_format=self.memory_format), self.labels[i: i + self.batch_size]
+
+
+class ResumableOrder(DistributedSampler):
+    """The training order of a data set read from files (ImageFolder), resumable mid-epoch: the
+    order of epoch ``e`` is a permutation drawn from ``(seed, e)``, and each image's random
+    augmentation from ``(seed, e, position)`` (see ``SeededSamples``). The stream starts at the
+    trainer's global step, so a run resumed mid-epoch sees exactly the batches, crops and flips
+    an uninterrupted run would have seen, whatever the number of DataLoader workers.
+
+    Under DDP process ``rank`` yields its ``batch_size // world_size`` slice of every global
+    batch (a DistributedSampler, so Lightning leaves it in place). Epochs drop the last
+    incomplete batch, as the in-memory ``TrainStream`` does.
+    """
+
+    def __init__(self, dataset, batch_size: int, seed: int, start_step: Callable[[], int] = lambda: 0,
+                 rank: int = 0, world_size: int = 1) -> None:
+        super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=False, drop_last=True)
+        self.n, self.batch_size, self.seed, self.start_step = len(dataset), batch_size, seed, start_step
+        self.local_batch = batch_size // world_size
+        self.steps_per_epoch = self.n // batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"{self.n} training images are fewer than one batch of {batch_size}")
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch * self.local_batch
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch, k = divmod(self.start_step(), self.steps_per_epoch)
+        order = torch.randperm(self.n, generator=seeded_generator(self.seed, epoch)).tolist()
+        # one seed per position of the epoch: the same image draws the same augmentation
+        seeds = torch.randint(0, 2**62, (self.n,), generator=seeded_generator(self.seed, epoch, 1)).tolist()
+        for b in range(k, self.steps_per_epoch):
+            lo = b * self.batch_size + self.rank * self.local_batch
+            for pos in range(lo, lo + self.local_batch):
+                yield order[pos], seeds[pos]
+
+
+class SeededSamples(Dataset):
+    """A data set indexed by ``(index, seed)``: item ``index`` with its random transforms drawn
+    from ``seed`` (torch's RNG, forked so nothing else's draws change)."""
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]):
+        index, seed = key
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.dataset[index]
