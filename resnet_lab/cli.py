@@ -89,9 +89,16 @@ def run_job(cfg: DictConfig) -> dict[str, Any]:
         return _run_job(cfg, run_dir, hc)
 
 
+# The number of jobs of the multirun in progress, for "job k of n" (set by SweepSummary; jobs
+# that a parallel launcher runs in other processes say "job k" alone).
+_sweep_size: int | None = None
+
+
 def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
     multirun = hc.mode == RunMode.MULTIRUN
-    job = f"job {hc.job.num}" if multirun else "run"
+    job = f"job {hc.job.num + 1}" + (f" of {_sweep_size}" if _sweep_size else "") if multirun else "run"
+    if multirun:
+        print(f"\n== {job}: {run_dir.name}", flush=True)
     try:
         summary = train(cfg, run_dir)
         _save_overrides(run_dir)
@@ -167,8 +174,16 @@ class SweepSummary(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global _sweep_size
         check_data_once(config)
         self.started = time.time() - 1  # file times may be rounded down to the second
+        try:  # the basic sweeper's grid; other sweepers (W&B, Optuna) choose their own jobs
+            from .compose import sweep_jobs
+
+            _sweep_size = len(sweep_jobs(list(config.hydra.overrides.task)))
+            print(f"sweep {config.hydra.sweep.dir}: {_sweep_size} jobs", flush=True)
+        except Exception:  # noqa: BLE001 - a count is a courtesy, never a reason to stop
+            _sweep_size = None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
@@ -21,8 +22,11 @@ def compose(overrides: Iterable[str] = (), return_hydra_config: bool = False) ->
     """``conf/config.yaml`` with ``overrides`` applied, as ``python run.py <overrides>`` sees it.
     A key or value Hydra refuses raises ``ConfigError`` with one sentence."""
     register()
-    with config_errors(), initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return hydra_compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+    with config_errors():
+        if GlobalHydra.instance().is_initialized():  # inside run.py's app (its callbacks): its conf/
+            return hydra_compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            return hydra_compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 
 def sweep_jobs(overrides: Iterable[str] = ()) -> list[list[str]]:

@@ -95,7 +95,8 @@ def test_csv_logger_rows_written_before_a_crash_survive_the_resume(tmp_path, mon
 
 def test_each_multirun_shows_its_own_jobs_and_marks_older_ones(tmp_path):
     base = ["-m"] + TINY + ["logger=none", "trainer.max_steps=2"]
-    run_py(base + ["model.depth=8,14"], tmp_path)
+    first = run_py(base + ["model.depth=8,14"], tmp_path)
+    assert ": 2 jobs" in first.stdout and "== job 2 of 2: " in first.stdout  # where it is
     second = run_py(base + ["model.depth=20"], tmp_path)
     assert "1 of 1 jobs done" in second.stdout and "2 older jobs of earlier commands" in second.stdout
     assert "model.depth=8," not in second.stdout.split("sweep ")[-1].split("(saved")[0]
