@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -55,28 +56,43 @@ class RunningMoments:
         return float(torch.sqrt(m2 / (self.n * len(self.mean))))
 
 
-@torch.no_grad()
-def layer_response_stds(model: nn.Module, batches: Iterable, device: torch.device | str = "cpu",
-                        reduce: str = "all") -> list[dict]:
-    """``[{"layer": 1, "name": "bn1", "std": ...}, ...]`` in forward order, over all ``batches``
-    of (images, labels)."""
-    if reduce not in REDUCES:
-        raise ValueError(f"reduce={reduce!r}; valid: {', '.join(REDUCES)}")
+@contextmanager
+def recording(model: nn.Module) -> Iterator[dict[str, RunningMoments]]:
+    """The moments of every 3x3 layer's response (by layer name, in forward order) over the
+    forward passes made inside the block."""
     layers = response_layers(model)
     moments = {name: RunningMoments(bn.num_features) for name, bn in layers}
     hooks = [bn.register_forward_hook(lambda m, i, out, name=name: moments[name].update(out))
              for name, bn in layers]
+    try:
+        yield moments
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def response_rows(moments: dict[str, RunningMoments], reduce: str = "all") -> list[dict]:
+    """``[{"layer": 1, "name": "bn1", "std": ...}, ...]`` in forward order."""
+    if reduce not in REDUCES:
+        raise ValueError(f"reduce={reduce!r}; valid: {', '.join(REDUCES)}")
+    return [{"layer": i + 1, "name": name, "std": m.std(reduce)} for i, (name, m) in enumerate(moments.items())]
+
+
+@torch.no_grad()
+def layer_response_stds(model: nn.Module, batches: Iterable, device: torch.device | str = "cpu",
+                        reduce: str = "all") -> list[dict]:
+    """The rows of ``response_rows`` over all ``batches`` of (images, labels), in eval mode."""
+    if reduce not in REDUCES:
+        raise ValueError(f"reduce={reduce!r}; valid: {', '.join(REDUCES)}")
     was_training = model.training
     model.eval()
     try:
-        for x, _ in batches:
-            model(x.to(device))
+        with recording(model) as moments:
+            for x, _ in batches:
+                model(x.to(device))
     finally:
         model.train(was_training)
-        for h in hooks:
-            h.remove()
-    return [{"layer": i + 1, "name": name, "std": moments[name].std(reduce)}
-            for i, (name, _) in enumerate(layers)]
+    return response_rows(moments, reduce)
 
 
 def save_responses(rows: list[dict], run_dir: str | Path, step: int | None = None) -> Path:
@@ -98,11 +114,14 @@ def load_responses(run_dir: str | Path) -> list[dict] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def record_responses(module, datamodule, loggers, run_dir: Path, reduce: str, step: int | None = None) -> list[dict]:
-    """Compute the responses of a trained module over the data module's full test set, save
-    them in the run directory and send them to W&B (a table and a line plot)."""
-    device = next(module.model.parameters()).device
-    rows = layer_response_stds(module.model, datamodule.response_batches(), device, reduce)
+def record_responses(module, datamodule, loggers, run_dir: Path, reduce: str, step: int | None = None,
+                     rows: list[dict] | None = None) -> list[dict]:
+    """Compute the responses of a trained module over the data module's full test set (unless
+    ``rows`` holds them already), save them in the run directory and send them to W&B (a table
+    and a line plot)."""
+    if rows is None:
+        device = next(module.model.parameters()).device
+        rows = layer_response_stds(module.model, datamodule.response_batches(), device, reduce)
     save_responses(rows, run_dir, step)
     from .loggers import log_responses
 

@@ -1,5 +1,7 @@
 """Figure 7's statistics: std of every 3x3 layer's response, accumulated exactly."""
 
+import json
+
 import pytest
 import torch
 
@@ -67,3 +69,26 @@ def test_responses_are_saved_with_the_run(tmp_path):
     assert (tmp_path / "responses.csv").read_text().splitlines()[1] == "1,bn1,0.5"
     save_responses(rows, tmp_path, step=100)
     assert (tmp_path / "responses_step100.json").is_file()
+
+
+def test_responses_recorded_during_the_final_test_equal_a_separate_pass(tmp_path):
+    from resnet_lab.checkpoints import load_checkpoint
+    from resnet_lab.compose import compose
+    from resnet_lab.data import build_datamodule
+    from resnet_lab.models import build_model
+    from resnet_lab.train import resolved, train
+
+    from .conftest import FAST
+
+    cfg = compose(FAST + ["model.depth=8", "logger=none", "trainer.max_steps=3", "trainer.progress=none"])
+    train(cfg, tmp_path / "run")
+    recorded = json.loads((tmp_path / "run" / "responses.json").read_text())
+    c = resolved(cfg)
+    model = build_model(c["model"])
+    weights = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")["state_dict"]
+    model.load_state_dict({k.removeprefix("model."): v for k, v in weights.items() if k.startswith("model.")})
+    dm = build_datamodule(c["data"], c["seed"])
+    dm.place(torch.device("cpu"))
+    direct = layer_response_stds(model, dm.response_batches())
+    assert [r["name"] for r in recorded] == [r["name"] for r in direct]
+    assert [r["std"] for r in recorded] == pytest.approx([r["std"] for r in direct], rel=1e-9)

@@ -110,6 +110,9 @@ class InMemoryDataModule(L.LightningDataModule):
     def test_dataloader(self):
         return self._eval("test", None)
 
+    # test_dataloader in one process is response_batches: the final test can record them
+    responses_are_the_test = True
+
     def response_batches(self) -> EvalBatches:
         """The whole test set in one process (Figure 7's statistics)."""
         x, y = self.on_device["test"]
