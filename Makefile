@@ -110,3 +110,15 @@ smoke: install  ## every study's code path on synthetic data in a few minutes, e
 NETS ?=
 cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (about half an hour)
 	$(call study,cpu_degradation,figure1 figure6 figure7,$(if $(NETS),net=$(NETS)))
+
+# Beyond the paper: pre-activation units, wide and ResNeXt nets (He et al. 2016, Zagoruyko &
+# Komodakis 2016, Xie et al. 2017), drawn in Figure 6's style with a table of their papers' numbers.
+.PHONY: preact wide cpu_preact
+preact: install  ## CIFAR-10 original vs pre-activation units at 110, 164, 1001, 1202 layers
+	$(call study,preact,preact beyond)
+
+wide: install  ## CIFAR-10 WRN-16-8, WRN-28-10, ResNeXt-29 8x64d
+	$(call study,wide,wide beyond)
+
+cpu_preact: install  ## pre-activation and degradation on Fashion-MNIST on a CPU (about half an hour)
+	$(call study,cpu_preact,preact,$(if $(NETS),net=$(NETS)))

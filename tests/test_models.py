@@ -1,24 +1,33 @@
-"""The paper's networks, checked against the paper and against torchvision."""
+"""The paper's networks, checked against the paper and against torchvision; and the
+follow-ups' nets built from the same blocks (pre-activation, CIFAR bottlenecks, wide, ResNeXt)."""
 
 import csv
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
 from resnet_lab import paper
+from resnet_lab.config.resolvers import parse_net
 from resnet_lab.errors import ConfigError
 from resnet_lab.models import (
+    BasicBlock,
     Bottleneck,
     ZeroPadShortcut,
     build_model,
     count_flops,
     count_params,
+    count_weights,
+    model_name,
     response_layers,
 )
+from resnet_lab.models.__main__ import architecture_rows
 from resnet_lab.models.__main__ import main as table_main
+from resnet_lab.models.blocks import Block
+from resnet_lab.responses import layer_response_stds
 
 
 def cifar(depth, residual=True, shortcut="A", **kw):
@@ -119,12 +128,15 @@ def test_option_a_zero_pads_and_subsamples():
 
 
 def silence_residual_branches(model):
-    """Zero the last BN of every block so each block's conv path outputs exactly 0."""
+    """Make every block's conv path output exactly 0: zero its last conv (a pre-activation
+    unit's last layer) and, in the original order, the BN after it."""
     for m in model.modules():
-        last_bn = getattr(m, "bn3", None) if isinstance(m, Bottleneck) else getattr(m, "bn2", None)
-        if hasattr(m, "downsample") and last_bn is not None:
-            nn.init.zeros_(last_bn.weight)
-            nn.init.zeros_(last_bn.bias)
+        if isinstance(m, Block):
+            last = 3 if isinstance(m, Bottleneck) else 2
+            nn.init.zeros_(getattr(m, f"conv{last}").weight)
+            if not m.preact:
+                nn.init.zeros_(getattr(m, f"bn{last}").weight)
+                nn.init.zeros_(getattr(m, f"bn{last}").bias)
 
 
 @pytest.mark.parametrize("make,size", [(lambda r: cifar(20, residual=r), 32),
@@ -221,12 +233,255 @@ def test_architecture_table_printed_and_saved(tmp_path, capsys):
     table_main(["--out", str(tmp_path / "arch")])
     printed = capsys.readouterr().out
     assert "ResNet-110-B" in printed and "plain-34" in printed and "ResNet-34-C" in printed
+    assert "preact-ResNet-1001" in printed and "WRN-28-10" in printed and "ResNeXt-29-8x64d" in printed
     rows = list(csv.DictReader(open(tmp_path / "arch.csv")))
-    assert len(rows) == (6 + 5) * 4
-    assert set(rows[0]) >= {"family", "depth", "residual", "shortcut", "params", "GMACs",
-                            "paper_params_M", "paper_GFLOPs"}
+    beyond = len(paper.TORCHVISION_BEYOND) + 1  # torchvision's ResNeXt and wide, preact-152
+    assert len(rows) == (6 + 5) * 4 + len(BEYOND_NAMES) + beyond
+    assert set(rows[0]) >= {"family", "depth", "residual", "shortcut", "block", "params",
+                            "weights_M", "GMACs", "paper_params_M", "paper_GFLOPs"}
     r56 = next(r for r in rows if r["model"] == "ResNet-56")
     assert r56["params_M"] == r56["paper_params_M"] == "0.85"
     r34 = next(r for r in rows if r["model"] == "ResNet-34")
     assert float(r34["GMACs"]) == pytest.approx(float(r34["paper_GFLOPs"]), rel=0.02)
-    assert (tmp_path / "arch.md").read_text().count("\n|") >= 44
+    for name, reported in paper.BEYOND.items():  # the follow-ups' counts beside ours
+        row = next((r for r in rows if r["model"] == name), None)
+        if row and reported.params_m and not reported.source.startswith("He et al. 2015"):
+            assert float(row["paper_params_M"]) == reported.params_m
+            assert float(row["weights_M"]) == pytest.approx(reported.params_m, abs=0.055), name
+    rx = next(r for r in rows if r["model"] == "ResNeXt-50-32x4d")
+    assert float(rx["GMACs"]) == pytest.approx(4.2, rel=0.02)  # Xie et al., Table 1
+    assert (tmp_path / "arch.md").read_text().count("\n|") >= len(rows)
+
+
+BEYOND_NAMES = architecture_rows.__defaults__[2]
+
+
+# ---------------------------------------------------------------- beyond the paper
+
+
+def net(name, family="cifar", **kw):
+    """The model config a ``net=`` name gives (parse_net, the family's defaults filled in)."""
+    return dict(family=family, **{k: v for k, v in parse_net(name).items()
+                                  if family == "cifar" or k not in ("bottleneck", "width", "stride_in")},
+                **kw)
+
+
+def on_meta(cfg):
+    with torch.device("meta"):  # shapes only: the largest nets are counted in milliseconds
+        return build_model(cfg)
+
+
+@pytest.mark.parametrize("name", [n for n, r in paper.BEYOND.items() if r.params_m])
+def test_follow_ups_params_match_their_papers(name):
+    """The 2016-17 papers count the conv and fc weights (ResNet-1001: 10.18M; 10.33M with its
+    BNs); the 2015 paper's ResNet-1202 (19.4M) counts every parameter."""
+    model = on_meta(net(name))
+    counted = count_params(model) if name == "ResNet-1202" else count_weights(model)
+    assert round(counted / 1e6, 1) == paper.BEYOND[name].params_m
+
+
+@pytest.mark.parametrize("name,arch,tv", [
+    ("ResNeXt-50-32x4d", dict(cardinality=32, base_width=4), torchvision.models.resnext50_32x4d),
+    ("ResNeXt-50-1x128d", dict(base_width=128), torchvision.models.wide_resnet50_2),
+])
+def test_imagenet_resnext_and_wide_equal_torchvision(name, arch, tv):
+    torch.manual_seed(0)
+    ours, theirs = imagenet(50, stride_in="3x3", **arch).eval(), tv().eval()
+    assert model_name(dict(family="imagenet", depth=50, **arch)) == name
+    assert count_params(ours) == count_params(theirs) == paper.TORCHVISION_BEYOND[name][1]
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
+
+
+def test_resnext_grouped_conv_has_the_stated_groups():
+    m = build_model(net("ResNeXt-29-8x64d"))
+    units = [u for u in m.modules() if isinstance(u, Bottleneck)]
+    assert len(units) == 9  # (29 - 2) / 9 = 3 per stage
+    for stage, layer in enumerate((m.layer1, m.layer2, m.layer3)):
+        for u in layer:
+            width = 8 * 64 * 2**stage  # C groups of d channels, doubled each stage
+            assert (u.conv2.groups, u.conv2.in_channels, u.conv2.out_channels) == (8, width, width)
+            assert u.conv2.weight.shape == (width, 64 * 2**stage, 3, 3)  # each group sees d
+            assert u.conv3.out_channels == 256 * 2**stage
+    assert m.conv1.out_channels == 64 and m.layer2[0].conv2.stride == (2, 2)  # stride on the 3x3
+    assert m(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert all(u.conv2.groups == 32 for u in imagenet(50, cardinality=32, base_width=4).modules()
+               if isinstance(u, Bottleneck))
+
+
+def _bn(x, bn):
+    return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+
+
+def _randomize_bns(module):
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):  # statistics and affine parameters as after training
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.3, 0.3)
+
+
+@pytest.mark.parametrize("stride,in_planes,shortcut", [(1, 16, "A"), (2, 16, "B"), (2, 16, "A")])
+def test_preact_basic_unit_is_x_plus_conv_relu_bn_conv_relu_bn(stride, in_planes, shortcut):
+    torch.manual_seed(0)
+    planes = in_planes * stride
+    u = BasicBlock(in_planes, planes, stride, shortcut=shortcut, preact=True).eval()
+    _randomize_bns(u)
+    x = torch.randn(4, in_planes, 8, 8)
+    pre = F.relu(_bn(x, u.bn1))
+    branch = F.conv2d(F.relu(_bn(F.conv2d(pre, u.conv1.weight, stride=stride, padding=1), u.bn2)),
+                      u.conv2.weight, padding=1)
+    if u.downsample is None:
+        shortcut_path = x  # identity: the clean path, nothing after the addition
+    elif shortcut == "A":
+        shortcut_path = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 0, planes - in_planes))
+    else:  # a projection takes the pre-activated input, no BN after it
+        assert len(u.downsample) == 1
+        shortcut_path = F.conv2d(pre, u.downsample[0].weight, stride=stride)
+    with torch.no_grad():
+        torch.testing.assert_close(u(x), shortcut_path + branch, rtol=1e-5, atol=1e-5)
+    assert [n for n, _ in u.named_children()][:4] == ["bn1", "conv1", "bn2", "conv2"]  # run order
+
+
+def test_preact_bottleneck_unit_direct_computation():
+    torch.manual_seed(0)
+    u = Bottleneck(64, 16, preact=True).eval()
+    _randomize_bns(u)
+    x = torch.randn(2, 64, 8, 8)
+    out = F.conv2d(F.relu(_bn(x, u.bn1)), u.conv1.weight)
+    out = F.conv2d(F.relu(_bn(out, u.bn2)), u.conv2.weight, padding=1)
+    out = F.conv2d(F.relu(_bn(out, u.bn3)), u.conv3.weight)
+    with torch.no_grad():
+        torch.testing.assert_close(u(x), x + out, rtol=1e-5, atol=1e-5)
+
+
+def test_preact_net_has_no_relu_on_the_identity_path():
+    """Pre-activation: the stem is the conv alone and a BN-ReLU follows the last unit; the
+    shortcut sum passes between units untouched (negative values survive)."""
+    m = build_model(net("preact-ResNet-110"))
+    assert not hasattr(m, "bn1") and isinstance(m.final_bn, nn.BatchNorm2d)
+    outs = []
+    m.layer1[0].register_forward_hook(lambda mod, i, o: outs.append(o))
+    m.eval()(torch.randn(2, 3, 32, 32))
+    assert (outs[0] < 0).any()
+
+
+@pytest.mark.parametrize("plain,resnet", [
+    ("plain-56", "ResNet-56"), ("plain-164", "ResNet-164"), ("plain-WRN-16-8", "WRN-16-8"),
+    ("plain-ResNeXt-29-8x64d", "ResNeXt-29-8x64d"), ("preact-plain-20", "preact-ResNet-20"),
+])
+def test_plain_twins_have_no_shortcut(plain, resnet):
+    """The same layers without the shortcuts (and without the projections on them)."""
+    twin, res = build_model(net(plain)), build_model(net(resnet))
+    assert all(u.downsample is None and not u.residual for u in twin.modules() if isinstance(u, Block))
+    projections = sum(count_params(u.downsample) for u in res.modules()
+                      if isinstance(u, Block) and u.downsample is not None)
+    assert count_params(twin) == count_params(res) - projections
+    x1, x2 = torch.randn(2, 3, 32, 32).chunk(2)
+    for model, residual in ((twin, False), (res, True)):
+        silence_residual_branches(model)
+        with torch.no_grad():
+            assert torch.allclose(model.eval()(x1), model(x2)) is (not residual)
+
+
+def test_plain_twin_of_a_preact_net_is_the_plain_net():
+    """BN-ReLU-conv repeated is conv-BN-ReLU repeated, shifted by one: the same layers in the
+    same order, the same weights from the same seed, the same outputs."""
+    torch.manual_seed(3)
+    plain = build_model(net("plain-20"))
+    torch.manual_seed(3)
+    preact_plain = build_model(net("preact-plain-20"))
+    assert model_name(net("preact-plain-20")) == "preact-plain-20"
+    assert [p.shape for p in plain.parameters()] != [] and count_params(plain) == count_params(preact_plain)
+    x = torch.randn(4, 3, 32, 32)
+    torch.testing.assert_close(plain(x), preact_plain(x), rtol=0, atol=0)  # training mode
+    with torch.no_grad():
+        torch.testing.assert_close(plain.eval()(x), preact_plain.eval()(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name,layers", [("preact-ResNet-20", 19), ("preact-ResNet-164", 55),
+                                         ("WRN-16-8", 13), ("ResNeXt-29-8x64d", 10)])
+def test_response_layers_of_the_follow_ups(name, layers):
+    """One response per 3x3 conv (the stem's too), read at the BN that follows it in the order
+    the net runs: in a pre-activation net the next unit's, or the one before the pooling."""
+    m = build_model(net(name))
+    found = response_layers(m)
+    assert len(found) == layers == sum(1 for c in m.modules()
+                                       if isinstance(c, nn.Conv2d) and c.kernel_size == (3, 3))
+    if name == "preact-ResNet-20":
+        assert [n for n, _ in found[:3]] == ["layer1.0.bn1", "layer1.0.bn2", "layer1.1.bn1"]
+        assert found[-1][0] == "final_bn"
+    rows = layer_response_stds(m, [(torch.randn(8, 3, 32, 32), None)])
+    assert len(rows) == layers and all(r["std"] > 0 for r in rows)
+
+
+def test_dropout_sits_before_the_last_conv():
+    m = build_model(net("WRN-16-8-dropout0.3"))
+    u = m.layer1[0]
+    assert isinstance(u.dropout, nn.Dropout) and u.dropout.p == 0.3
+    assert model_name(net("WRN-16-8-dropout0.3")) == "WRN-16-8-dropout0.3"
+    x = torch.randn(2, 16, 8, 8)
+    u.eval()
+    with torch.no_grad():
+        assert torch.equal(u(x), u(x))  # eval: dropout off
+    assert cifar(20).layer1[0].dropout is None  # the paper's nets: no module added
+
+
+@pytest.mark.parametrize("name", [
+    "plain-56", "ResNet-110", "ResNet-110-B", "preact-ResNet-110", "preact-plain-56",
+    "preact-ResNet-164", "ResNet-164", "ResNet-1001", "preact-ResNet-1202", "ResNet-164-basic",
+    "ResNet-56-bottleneck", "WRN-16-8", "WRN-28-10", "WRN-28-10-dropout0.3", "plain-WRN-28-10",
+    "original-WRN-28-10", "ResNeXt-29-8x64d", "ResNeXt-29-16x64d", "plain-ResNeXt-29-8x64d",
+    "preact-ResNeXt-29-8x64d", "ResNeXt-29-8x64d-w2", "ResNet-164-w4",
+])
+def test_names_read_back(name):
+    """``label`` and ``parse_net`` are each other's inverse: a run's name is a valid net=."""
+    assert model_name(net(name)) == name
+
+
+@pytest.mark.parametrize("name,family", [("ResNet-34-C", "imagenet"), ("preact-ResNet-152", "imagenet"),
+                                         ("ResNeXt-50-32x4d", "imagenet"), ("ResNet-50", "imagenet")])
+def test_imagenet_names_read_back(name, family):
+    assert model_name(net(name, family)) == name
+
+
+@pytest.mark.parametrize("cfg,match", [
+    (dict(family="imagenet", depth=50, width=2), r"model\.width=2 is invalid; valid values: 1 on ImageNet nets .*base_width"),
+    (dict(depth=100, bottleneck=True), r"model\.depth=100 is invalid; valid values: 9n\+2 .*164 and 1001"),
+    (dict(depth=1001), r"model\.depth=1001 is invalid; valid values: 6n\+2 .*or 9n\+2 with model\.bottleneck=true"),
+    (dict(depth=20, cardinality=8), r"model\.cardinality=8 is invalid; valid values: 1 with basic units .*bottleneck=true"),
+    (dict(family="imagenet", depth=34, base_width=4), r"model\.base_width=4 is invalid; valid values: 64 with basic units"),
+    (dict(depth=29, bottleneck=True, base_width=2), r"model\.base_width=2 is invalid; valid values: at least 4 with 16 planes"),
+    (dict(depth=20, block="postact"), r"model\.block='postact' is invalid; valid values: original, preact"),
+    (dict(depth=20, dropout=1.0), r"model\.dropout=1\.0 is invalid; valid values: a number in \[0, 1\)"),
+    (dict(depth=20, width=0), r"model\.width=0 is invalid; valid values: an integer >= 1"),
+    (dict(depth=26, width=10, residual=False, shortcut="B"), r"plain nets have no shortcuts"),
+])
+def test_bad_combinations_name_the_valid_values(cfg, match):
+    with pytest.raises(ConfigError, match=match) as e:
+        build_model(cfg)
+    message = str(e.value).replace("e.g. ", "e.g.,")
+    assert message.endswith(".") and ". " not in message and "\n" not in message  # one sentence
+
+
+def test_names_that_are_not_nets():
+    assert parse_net("WRN-26-10") is None  # WRN depths are 6N+4
+    assert parse_net("ResNeXt-29-8x64") is None and parse_net("preact-WRN") is None
+
+
+def test_net_shorthand_and_run_names_of_the_follow_ups():
+    from resnet_lab.compose import compose
+    from resnet_lab.train import resolved
+
+    c = resolved(compose(["net=WRN-28-10"]))
+    assert {k: c["model"][k] for k in ("depth", "width", "block", "shortcut", "bottleneck")} == \
+        dict(depth=26, width=10, block="preact", shortcut="B", bottleneck=False)
+    assert c["run_name"] == "cifar10-WRN-28-10-s0"
+    c = resolved(compose(["net=ResNet-110", "model.block=preact"]))  # a key set directly wins
+    assert c["run_name"] == "cifar10-preact-ResNet-110-s0"
+    c = resolved(compose(["model=imagenet", "net=ResNeXt-50-32x4d"]))
+    assert (c["model"]["cardinality"], c["model"]["base_width"], c["model"]["width"]) == (32, 4, 1)
+    assert c["run_name"] == "cifar10-ResNeXt-50-32x4d-s0"

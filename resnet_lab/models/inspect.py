@@ -11,20 +11,28 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def count_weights(model: nn.Module) -> int:
+    """Parameters of the conv and fc layers, BN's left out: what the 2016-17 papers' counts
+    match (ResNet-1001: 10.2M of weights, 10.3M with its BNs)."""
+    return sum(p.numel() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
+               for p in m.parameters())
+
+
 @torch.no_grad()
 def count_flops(model: nn.Module, input_size: tuple[int, ...]) -> int:
     """Multiply-adds of one forward pass for one image of ``input_size`` (C, H, W).
 
     The paper's "FLOPs" are multiply-adds of the conv and fc layers; torch's counter reports
     2 FLOPs per multiply-add for those, so we halve it. BN, ReLU, pooling and the shortcut
-    additions are not counted, as in the paper.
+    additions are not counted, as in the paper. A model on the meta device is counted without
+    computing anything (the architecture table builds its nets there).
     """
     was_training = model.training
     model.eval()
     counter = FlopCounterMode(display=False)
     try:
         with counter:
-            model(torch.zeros(1, *input_size))
+            model(torch.zeros(1, *input_size, device=next(model.parameters()).device))
     finally:
         model.train(was_training)
     return counter.get_total_flops() // 2
@@ -34,16 +42,21 @@ def response_layers(model: nn.Module) -> list[tuple[str, nn.BatchNorm2d]]:
     """The BN after every 3x3 conv, in forward order: Figure 7's "responses" are the outputs
     of these (after BN, before the ReLU or the addition).
 
-    Relies on the torchvision naming the blocks share (``convK`` is followed by ``bnK``).
+    Relies on the nets registering their modules in the order they run (blocks.py), so a conv's
+    BN is the next one registered: ``bnK`` after ``convK`` in the original units. In a
+    pre-activation unit it is the BN before the unit's next conv; the last 3x3 conv of a basic
+    pre-activation unit feeds the addition directly, and its response is read at the next BN
+    (the next unit's first, or the one before the pooling), which normalizes the sum.
     """
-    modules = dict(model.named_modules())
-    layers = []
+    layers, conv = [], None
     for name, m in model.named_modules():
         if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3):
-            prefix, _, leaf = name.rpartition(".")
-            bn_name = (prefix + "." if prefix else "") + leaf.replace("conv", "bn", 1)
-            bn = modules.get(bn_name)
-            if not isinstance(bn, nn.BatchNorm2d):
-                raise TypeError(f"3x3 conv {name!r} has no BatchNorm named {bn_name!r}")
-            layers.append((bn_name, bn))
+            if conv is not None:
+                break
+            conv = name
+        elif isinstance(m, nn.BatchNorm2d) and conv is not None:
+            layers.append((name, m))
+            conv = None
+    if conv is not None:
+        raise TypeError(f"3x3 conv {conv!r} has no BatchNorm after it")
     return layers
