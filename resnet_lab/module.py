@@ -18,7 +18,7 @@ logging does not stall a GPU.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning as L
@@ -49,6 +49,20 @@ class ErrorRate(MulticlassAccuracy):
 def logs_top5_error(data: Mapping[str, Any]) -> bool:
     """Top-5 errors are logged on ImageNet (its tables report them), where there are classes to spare."""
     return data["name"] == "imagenet" and data["num_classes"] > 5
+
+
+def averaged_softmax(net: Callable[[torch.Tensor], torch.Tensor], views) -> torch.Tensor:
+    """Class scores (B, classes) of images seen in several views: the softmax averaged over each
+    image's views. The paper does not say softmax or logits; AlexNet, whose 10-crop testing it
+    adopts ([21]), averages the softmax, as does VGG's multi-scale testing ([41]).
+    ``views``: a (B, V, C, H, W) tensor of same-size views (ten_crop), one forward pass; or a
+    list (per image) of lists (per scale) of (C, H, W) tensors of any size (multiscale), each
+    whole image through the net alone (global average pooling makes the net fully convolutional)."""
+    if isinstance(views, torch.Tensor):
+        b, v = views.shape[:2]
+        return net(views.flatten(0, 1)).float().softmax(-1).view(b, v, -1).mean(1)
+    return torch.stack([torch.stack([net(x[None]).float().softmax(-1)[0] for x in image]).mean(0)
+                        for image in views])
 
 
 def param_groups(model: nn.Module, weight_decay: float, decay_bn_and_bias: bool) -> list[dict]:
@@ -186,9 +200,9 @@ class ResNetModule(L.LightningModule):
         dm = self.trainer.datamodule if self._trainer is not None else None
         return getattr(dm, "eval_names", ["val", "test"])
 
-    def _evaluate(self, split: str, batch) -> None:
+    def _evaluate(self, split: str, batch, scores: torch.Tensor | None = None) -> None:
         x, y = batch
-        logits = self(x)
+        logits = self(x) if scores is None else scores
         for name, metric in self.eval_metrics[split].items():
             metric.update(logits, y)
             self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True, add_dataloader_idx=False)
@@ -212,7 +226,11 @@ class ResNetModule(L.LightningModule):
                                f"after iteration {self.global_step}")
 
     def test_step(self, batch, batch_idx: int) -> None:
-        self._evaluate("test", batch)
+        x, _ = batch
+        # one view per image (a 4-d batch): its logits; several (ImageNet's data.test_mode=ten_crop
+        # or multiscale): their softmax averaged per image
+        several = not (isinstance(x, torch.Tensor) and x.ndim == 4)
+        self._evaluate("test", batch, averaged_softmax(self, x) if several else None)
 
     def on_test_epoch_end(self) -> None:
         self._log_step()

@@ -21,7 +21,8 @@ from torch.optim.lr_scheduler import LRScheduler
 
 
 def warmup_enabled(setting: Any, family: str, depth: int) -> bool:
-    """``auto``: on for CIFAR nets of 110 layers or more, as in the paper (Sec. 4.2)."""
+    """``auto``: on for CIFAR nets of 110 layers or more. A reading of the paper (Sec. 4.2),
+    which states the warm-up for ResNet-110 and trains ResNet-1202 "as described above"."""
     if setting == "auto":
         return family == "cifar" and depth >= 110
     return bool(setting)

@@ -282,8 +282,9 @@ def test_synthetic_classes_survive_flips():
 
 def _imagenet_cfg(root, **kw):
     cfg = dict(name="imagenet", root=str(root), num_classes=3, channels=3, image_size=32,
-               scale_range=[32, 48], val_resize=37, color_jitter=0.4, lighting=0.1, batch_size=4,
-               eval_batch_size=5, normalize="per_channel", num_workers=0, pin_memory=False)
+               scale_range=[32, 48], val_resize=37, color_jitter=0.0, lighting=0.1, batch_size=4,
+               eval_batch_size=5, normalize="per_channel", num_workers=0, pin_memory=False,
+               mean_sample=10000, test_mode="center", test_scales=[32, 40, 48])
     cfg.update(kw)
     return cfg
 

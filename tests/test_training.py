@@ -81,7 +81,8 @@ def test_imagenet_path_end_to_end(tmp_path):
         "data=imagenet", "model=imagenet", "optim=sgd_imagenet", f"data.root={root}",
         "data.num_classes=6", "data.image_size=32", "data.scale_range=[32,48]", "data.val_resize=37",
         "data.batch_size=8", "data.eval_batch_size=12", "data.num_workers=0",
-        "trainer.max_steps=4", "trainer.eval_every=2", "trainer.log_every=2", "model.depth=18"])
+        "trainer.max_steps=4", "trainer.eval_every=2", "trainer.log_every=2", "model.depth=18",
+        "data.test_mode=center"])  # the 10-crop test is tests/test_protocol.py's
     assert summary["status"] == "done"
     assert {"val/error", "val/top5_error", "test/error", "test/top5_error"} <= set(m)
     assert summary["test_top5_error"] <= summary["test_error"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,15 @@ from torch.utils.data import DataLoader
 
 from .cifar10 import load_cifar10
 from .fashion_mnist import fashion_mnist_dir, load_fashion_mnist
-from .imagenet import default_workers, eval_transform, image_folders, train_transform
+from .imagenet import (
+    collate_views,
+    default_workers,
+    eval_transform,
+    image_folders,
+    mean_image,
+    train_transform,
+    transform_for_test_mode,
+)
 from .pipeline import (
     EvalBatches,
     Normalizer,
@@ -121,7 +130,8 @@ class InMemoryDataModule(L.LightningDataModule):
 
 class ImageFolderDataModule(L.LightningDataModule):
     """ImageNet from ``root``/train and ``root``/val. There is no labelled test set, so the
-    final "test" is the validation set (single center crop)."""
+    final "test" is the validation set, in ``data.test_mode`` (center crop, 10-crop or
+    multiscale); the validation curves during training are center crop."""
 
     eval_names = ["val"]
 
@@ -137,10 +147,28 @@ class ImageFolderDataModule(L.LightningDataModule):
             self.source = str(Path(self.cfg["root"]).expanduser().resolve())
         return self._folders
 
+    def mean_image(self) -> torch.Tensor | None:
+        """``data.normalize=per_pixel_mean``: the training images' mean image (cached in a file
+        in the data root, see ``imagenet.mean_image``); None for ``per_channel``."""
+        if self.cfg["normalize"] != "per_pixel_mean":
+            return None
+        if getattr(self, "_mean", None) is None:
+            workers = self.cfg["num_workers"]
+            workers = default_workers(1) if workers == "auto" else workers
+            self._mean = mean_image(self.load()[0], self.cfg["root"], self.cfg, workers)
+        return self._mean
+
+    def prepare_data(self) -> None:
+        self.mean_image()  # once per node, before every process's setup reads the cached file
+
     def setup(self, stage: str | None = None) -> None:
         train, val = self.load()
-        train.transform, val.transform = train_transform(self.cfg), eval_transform(self.cfg)
+        mean = self.mean_image()
+        train.transform, val.transform = train_transform(self.cfg, mean), eval_transform(self.cfg, mean)
         self.train_set, self.val_set = train, val
+        # the final test: the validation images in data.test_mode (a second view of the folder)
+        self.test_set = copy.copy(val)
+        self.test_set.transform = transform_for_test_mode(self.cfg, mean)
 
     def _loader(self, ds, batch_size: int, train: bool, **extra) -> DataLoader:
         """``train``: this process's share of the global batch, incomplete batches dropped (the
@@ -171,10 +199,15 @@ class ImageFolderDataModule(L.LightningDataModule):
         return [self._loader(self.val_set, self.cfg["eval_batch_size"], False)]
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.cfg["eval_batch_size"], False)
+        mode, n = self.cfg.get("test_mode", "center"), self.cfg["eval_batch_size"]
+        if mode == "ten_crop":  # 10 views per image: a tenth as many images per batch
+            return self._loader(self.test_set, max(1, n // 10), False)
+        if mode == "multiscale":  # whole images of different sizes: lists, not one tensor
+            return self._loader(self.test_set, max(1, n // 32), False, collate_fn=collate_views)
+        return self._loader(self.test_set, n, False)
 
     def response_batches(self) -> DataLoader:
-        return self.test_dataloader()
+        return self._loader(self.val_set, self.cfg["eval_batch_size"], False)  # center crops
 
 
 def build_datamodule(cfg: Mapping[str, Any], seed: int = 0) -> L.LightningDataModule:

@@ -2,9 +2,10 @@
 sweep directory on disk or a W&B group; ``python -m resnet_lab.figures`` (see ``cli``).
 
     runs      the Run record, from disk (load_sweep) or W&B (load_wandb); one run per net (pick)
+    recipes   a run's recipe; duplicates across sources; mixed recipes refused; the paper's recipes
     curves    drawing: error against iterations, layer responses, axes helpers
     tables    Table 6 and Table 3 rows, the parameter count of a run
-    captions  the ``<name>.md`` beside every output
+    captions  the ``<name>.md`` beside every output: data, which images each curve's points are
     outputs   OUTPUTS, what each output is about and how it is made; draw, render
     cli       the command line
 

@@ -1,22 +1,40 @@
-"""The ``<name>.md`` beside every output: what it shows, from which sources and devices, every
-run with its final errors (``used``: drawn or tabulated), and the paper's nets that are missing
-or did not finish, so that a figure is never read without knowing what went into it."""
+"""The ``<name>.md`` beside every output: what it shows and on which data, which images each
+curve's points come from and what the training error is, the sources and devices, every run
+with its final errors (``used``: drawn or tabulated), the paper's nets that are missing or did
+not finish, duplicates and mixed recipes, and, for the tables, whether the paper's numbers stand
+beside ours (and why not) and the warm-up rule each run used, so that no output is read without
+knowing what went into it."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .. import paper
 from ..tables import markdown_table
+from .recipes import paper_mismatches, run_name
 from .runs import Run, data_sets
-from .tables import r2
+from .tables import r2, shortcut_rows, table6_rows, warmup_rule
 
 if TYPE_CHECKING:
     from .outputs import Output
 
 RUN_COLUMNS = ["net", "seed", "status", "steps", "train_error", "test_error", "device", "used",
                "source"]
+# The paper's table each of our tables sits beside, and the recipe of its numbers.
+PAPER_TABLES = {
+    table6_rows: ("Table 6", paper.CIFAR10_RECIPE,
+                  "CIFAR-10, trained on all 50k training images with the paper's recipe"),
+    shortcut_rows: ("Tables 2 and 3", paper.IMAGENET_RECIPE,
+                    "ImageNet with the paper's recipe, 10-crop testing"),
+}
+
+
+def titled(out: Output, runs: Sequence[Run]) -> str:
+    """The output's title with the data it shows: ``Table 6: test error per depth, on
+    Fashion-MNIST``."""
+    return f"{out.title}, on {data_sets(runs)}"
 
 
 def run_rows(runs: Sequence[Run], used: Sequence[Run]) -> list[dict]:
@@ -27,9 +45,146 @@ def run_rows(runs: Sequence[Run], used: Sequence[Run]) -> list[dict]:
             for r in sorted(runs, key=lambda r: (r.key, r.seed))]
 
 
+# ---------------------------------------------------------------- what the points are
+
+
+def _n(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else "?"
+
+
+def _series(out: Output) -> list[str]:
+    """The series an output shows: its panels' curves, or (tables, Figure 7) the final errors of
+    the runs table."""
+    panels = getattr(out.draw, "panels", None)
+    if panels:
+        found = []
+        for p in panels:
+            for c in p.curves:
+                found += [m for m in c.metrics if m not in found]
+        return found
+    return ["train/error", "test/error"] + (["responses"] if out.table is None else [])
+
+
+def _train_text(r: Run, curves: bool) -> str:
+    t, d = r.config.get("trainer") or {}, r.data_config
+    every, batch = t.get("log_every"), d.get("batch_size")
+    images = f" of the {_n(r.train_images)} training images" if r.train_images else ""
+    where = "the curves, and train_error below" if curves else "train_error below: the last point"
+    text = (f"training error ({where}): each point is the mean error of "
+            f"the mini-batches of the last {_n(every)} iterations ({_n(batch)} augmented "
+            f"images{images} each, BN in training mode: each batch's own statistics), logged "
+            f"while training, not an evaluation of the net")
+    if isinstance(every, int) and r.steps % every:
+        text += "; the last point covers the iterations since the point before"
+    return text + "."
+
+
+def _test_set(r: Run) -> str:
+    if r.data == "imagenet":
+        mode = r.data_config.get("test_mode", "center")
+        how = {"center": "one center crop", "ten_crop": "10 crops, softmax averaged",
+               "multiscale": f"whole images at scales {r.data_config.get('test_scales')}, "
+                             f"softmax averaged"}.get(mode, mode)
+        return f"the validation folder's images ({how})"
+    return f"all {_n(r.test_images)} test images"
+
+
+def _test_text(r: Run, curves: bool) -> str:
+    every = (r.config.get("trainer") or {}).get("eval_every")
+    final = f"the final test error (test_error below) is on {_test_set(r)}"
+    if r.data == "imagenet":
+        return f"test error: {final}; there is no test curve (the validation folder is the test set)."
+    if not curves:
+        return f"test error: {final}, after the last iteration."
+    if r.eval_subset is not None:
+        return (f"test error: the curve's points are on the first {_n(r.eval_subset)} of the "
+                f"{_n(r.test_images)} test images (data.eval_subset), every {_n(every)} "
+                f"iterations; {final}, drawn as a diamond (◆) at the end of the curve, not "
+                f"joined to it.")
+    return f"test error: every point on {_test_set(r)}, every {_n(every)} iterations; {final}."
+
+
+def _val_text(r: Run) -> str:
+    d, every = r.data_config, (r.config.get("trainer") or {}).get("eval_every")
+    if r.data == "imagenet":
+        return (f"validation error: the validation folder's images, one center crop (shorter "
+                f"side {d.get('val_resize')}), every {_n(every)} iterations.")
+    if not d.get("val_size"):
+        return "validation error: none (data.val_size=0: no validation split; bold curves show the test error)."
+    held = f"the {_n(d['val_size'])} held-out training images (data.val_size)"
+    if r.eval_subset is not None and r.eval_subset < d["val_size"]:
+        held = f"the first {_n(r.eval_subset)} of {held}"
+    return f"validation error: {held}, every {_n(every)} iterations."
+
+
+def statistics_lines(out: Output, runs: Sequence[Run]) -> list[str]:
+    """Which images each series' points come from, and what the training error is; one block
+    when every run says the same, else one per group of runs."""
+    series, curves = _series(out), out.table is None and out.draw is not None
+    curves = curves and "responses" not in series
+    texts: dict[tuple[str, ...], list[Run]] = defaultdict(list)
+    for r in runs:
+        lines = []
+        if "train/error" in series:
+            lines.append(_train_text(r, curves))
+        if "val/error" in series:
+            lines.append(_val_text(r))
+        if "test/error" in series:
+            lines.append(_test_text(r, curves))
+        if "responses" in series:
+            lines.append(f"layer responses: the finished net on {_test_set(r)}, BN in evaluation mode.")
+        texts[tuple(lines)].append(r)
+    out_lines = []
+    for lines, rs in texts.items():
+        if len(texts) > 1:
+            out_lines.append(f"- For {', '.join(run_name(r) for r in rs)}:")
+            out_lines += [f"  - {line}" for line in lines]
+        else:
+            out_lines += [f"- {line}" for line in lines]
+    return out_lines
+
+
+# ---------------------------------------------------------------- tables: paper column, warm-up
+
+
+def paper_lines(out: Output, runs: Sequence[Run]) -> list[str]:
+    """Whether the paper's numbers stand beside ours, and if not, why not."""
+    if out.table not in PAPER_TABLES or not runs:
+        return []
+    name, recipe, what = PAPER_TABLES[out.table]
+    differ: dict[str, list[Run]] = defaultdict(list)
+    for r in runs:
+        for m in paper_mismatches(r, recipe):
+            differ[m].append(r)
+    if not differ:
+        return [f"The paper_* columns are the paper's {name} ({what}); these runs have the same "
+                f"data set and recipe."]
+    matching = [r for r in runs if not paper_mismatches(r, recipe)]
+    head = (f"No paper column: the paper's numbers ({name}) are for {what}; these runs differ"
+            if not matching else
+            f"The paper_* columns ({name}: {what}) only for "
+            f"{', '.join(sorted({r.net for r in matching}))}; the other runs differ")
+    shown = list(differ.items())[:8]
+    more = f", and {len(differ) - 8} more" if len(differ) > 8 else ""
+    return [f"{head} in: {'; '.join(m for m, _ in shown)}{more}."]
+
+
+def warmup_lines(runs: Sequence[Run]) -> list[str]:
+    """The warm-up rule each run used: ``auto`` (depth >= 110) is our reading of the paper, which
+    states the warm-up for ResNet-110 and trains ResNet-1202 "as described above"."""
+    rules: dict[str, list[Run]] = defaultdict(list)
+    for r in sorted(runs, key=lambda r: (r.key, r.seed)):
+        rules[warmup_rule(r)].append(r)
+    return [f"- {', '.join(run_name(r) for r in rs)}: {rule}" for rule, rs in rules.items()]
+
+
+# ---------------------------------------------------------------- the caption
+
+
 def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequence[str],
-            smooth: int = 1) -> str:
-    """The body of ``<name>.md``: what, from where, which runs, and what is missing."""
+            smooth: int = 1, notes: Sequence[str] = ()) -> str:
+    """The body of ``<name>.md``: what, on which images, from where, which runs, and what is
+    missing; ``notes``: duplicates and mixed recipes found when the sources were merged."""
     devices = ", ".join(f"{d} ({n} run{'s' * (n > 1)})"
                         for d, n in sorted(Counter(r.device for r in runs).items()))
     how = ("`used` marks the finished runs, whose final errors the table reports." if out.table
@@ -39,14 +194,22 @@ def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequ
         how += f" Training error smoothed with a trailing mean of {smooth} points."
     present = {r.net for r in runs}
     missing = [n for n in out.expected if n not in present]
-    notes = [f"- Not in these records (the paper's nets for this output): {', '.join(missing)}."
-             ] if missing else []
-    notes += [f"- {r.net} seed {r.seed}: {r.status}"
-              + (f" ({r.summary['reason']})" if r.summary.get("reason") else "")
-              + (", drawn as far as it got" if any(r is u for u in used) else ", not used")
-              for r in sorted(runs, key=lambda r: (r.key, r.seed)) if r.status != "done"]
-    return "\n".join([
-        out.about, "", how, "", f"Data set: {data_sets(runs)}. Devices: {devices}.",
-        f"Sources: {'; '.join(sources)}.", "", "## Runs", "",
-        markdown_table(run_rows(runs, used), RUN_COLUMNS), "", "## Missing or unfinished", "",
-        *(notes or ["- none"]), ""])
+    gaps = [f"- Not in these records (the paper's nets for this output): {', '.join(missing)}."
+            ] if missing else []
+    gaps += [f"- {r.net} seed {r.seed}: {r.status}"
+             + (f" ({r.summary['reason']})" if r.summary.get("reason") else "")
+             + (", drawn as far as it got" if any(r is u for u in used) else ", not used")
+             for r in sorted(runs, key=lambda r: (r.key, r.seed)) if r.status != "done"]
+    paper_note = paper_lines(out, runs)
+    sections = [
+        out.about, "", how, "", *([*paper_note, ""] if paper_note else []),
+        f"Data set: {data_sets(runs)}. Devices: {devices}.",
+        f"Sources: {'; '.join(sources)}.", "",
+        "## What the points are", "", *statistics_lines(out, runs), ""]
+    if out.table is table6_rows:
+        sections += ["## Warm-up", "", *warmup_lines(runs), ""]
+    sections += ["## Runs", "", markdown_table(run_rows(runs, used), RUN_COLUMNS), "",
+                 "## Missing or unfinished", "", *(gaps or ["- none"]), ""]
+    if notes:
+        sections += ["## Duplicates and recipes", "", *(f"- {n}" for n in notes), ""]
+    return "\n".join(sections)

@@ -8,6 +8,8 @@ Choices the paper leaves open:
   inside it, else from 0 to above the largest final error.
 - Unfinished runs (failed, running, interrupted) are drawn as far as they logged, marked in the
   legend ("plain-56 (failed)").
+- A test curve evaluated on a subset (data.eval_subset) ends in a diamond: the final test on the
+  whole test set, a different statistic from the curve's points, so not joined to them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from matplotlib.ticker import MaxNLocator
 from .runs import Run, data_sets
 
 COLOURS = matplotlib.colormaps["tab10"].colors
+# The final test on the whole test set, where a curve's points are on a subset (data.eval_subset)
+FINAL_MARKER = dict(marker="D", ms=5, mec="black", mew=0.6)
+FINAL_LABEL = "final test, all test images (curves: a subset)"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ def _finish_axes(ax, title: str, xlabel: str, ylabel: str, empty: str) -> None:
     ax.grid(alpha=0.3, lw=0.5)
     ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
     ax.xaxis.set_major_locator(MaxNLocator(7, integer=True))
+    if any(str(line.get_gid()).endswith(":final") for line in ax.get_lines()):
+        # one legend entry for the markers: the final test is on all test images, the curve not
+        ax.plot([], [], color="0.3", ls="none", **FINAL_MARKER, label=FINAL_LABEL, gid="final-key")
     if any(not line.get_label().startswith("_") for line in ax.get_lines()):
         # the paper's corner; "best" moves it off a curve that ends there (an unfinished run)
         ax.legend(loc="best", fontsize=7, frameon=True)
@@ -120,6 +128,11 @@ def _plot_curve(ax, r: Run, curve: Curve, unit: int, colour, name: str, smooth: 
     y = moving_average(values, smooth if curve.smooth else 1)
     ax.plot(np.asarray(steps) / unit, y, color=colour, gid=f"{r.net}:{metric}",
             label=name if curve.legend else f"_{name} {metric}", **curve.style)
+    if metric in r.final_points:  # the curve is on a subset; the final test on the whole set
+        step, value = r.final_points[metric]
+        ax.plot([step / unit], [value], color=colour, ls="none", **FINAL_MARKER, clip_on=False,
+                gid=f"{r.net}:{metric}:final", label=f"_{name} final")
+        return float(value)
     return float(y[-1])
 
 
