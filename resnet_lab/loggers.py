@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import CSVLogger, WandbLogger  # wandb is imported when a run starts
 
-from .models import label
+from .models import model_label
 from .records import MetricsRecord, RunDir
 
 WANDB_ID_FILE = "wandb_run_id"
@@ -42,7 +42,7 @@ RESPONSE_X, RESPONSE_STD, RESPONSE_SORTED = "responses/layer", "responses/std", 
 TRAIN_JOB_TYPE = "train"
 # The run record's final values (summary.json) that finish_wandb copies into the W&B summary.
 FINAL_FIELDS = ("status", "steps", "params", "test_error", "train_error", "val_error",
-                "test_top5_error", "device", "wall_time_s")
+                "test_top5_error", "warmup_ended_at", "device", "wall_time_s")
 
 
 def wandb_logged_in() -> bool:
@@ -100,7 +100,7 @@ def flat_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
     config.yaml keeps it. The data set's name is ``dataset``: ``data`` is the data config itself.
     """
     m = cfg["model"]
-    return {"net": label(m["family"], m["depth"], m["residual"], m["shortcut"]),
+    return {"net": model_label(m),
             "family": m["family"], "depth": m["depth"], "residual": m["residual"],
             "shortcut": m["shortcut"], "dataset": cfg["data"]["name"], "seed": cfg["seed"],
             "study": cfg["study"]}

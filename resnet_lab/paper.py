@@ -1,8 +1,11 @@
-"""Numbers from He et al. 2015 (arXiv 1512.03385) that our code and figures are checked against.
+"""Numbers from He et al. 2015 (arXiv 1512.03385) that our code and figures are checked against,
+and from the follow-ups this suite also trains (pre-activation, wide and ResNeXt nets).
 
 One place for the paper's facts: tests, the architecture table, Table 6 and the figures read
 them from here.
 """
+
+from typing import NamedTuple
 
 CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)
 
@@ -32,4 +35,70 @@ TABLE3 = {
     ("50", "B"): (22.85, 6.71),
     ("101", "B"): (21.75, 6.05),
     ("152", "B"): (21.43, 5.71),
+}
+
+# The recipes behind the paper's numbers, as this project's config keys. A table sets the
+# paper's numbers beside a run's only where the run's config has every one of these values.
+# Table 6 (Sec. 4.2): CIFAR-10, the reported nets trained on all 50k training images.
+CIFAR10_RECIPE = {
+    "data.name": "cifar10", "data.val_size": 0, "data.batch_size": 128,
+    "data.normalize": "per_pixel_mean", "data.augment.enabled": True, "data.augment.pad": 4,
+    "data.augment.flip": True, "optim.lr": 0.1, "optim.momentum": 0.9, "optim.weight_decay": 1e-4,
+    "optim.schedule": "multistep", "optim.milestones": [32000, 48000], "optim.gamma": 0.1,
+    "trainer.max_steps": 64000, "optim.warmup.lr": 0.01, "optim.warmup.error_below": 80.0,
+}
+# Tables 2 and 3 (Sec. 3.4): ImageNet, scale augmentation, per-pixel mean, no colour jitter
+# beyond the PCA lighting, lr 0.1 divided on plateaus, up to 60e4 iterations, 10-crop testing.
+IMAGENET_RECIPE = {
+    "data.name": "imagenet", "data.image_size": 224, "data.scale_range": [256, 480],
+    "data.normalize": "per_pixel_mean", "data.color_jitter": 0.0, "data.batch_size": 256,
+    "data.test_mode": "ten_crop", "optim.lr": 0.1, "optim.momentum": 0.9,
+    "optim.weight_decay": 1e-4, "optim.schedule": "plateau", "trainer.max_steps": 600000,
+}
+
+# ---------------------------------------------------------------- beyond the paper
+# The follow-ups' numbers, each with its source. Parameters in millions as the papers print them;
+# the 2016-17 papers' counts match the conv and fc weights (resnet_lab.models.count_weights:
+# ResNet-1001 10.18M, and 10.33M with its BN parameters), the 2015 paper's all parameters
+# (ResNet-1202 19.42M; 19.33M without BN). CIFAR-10 test errors in %.
+PREACT = "He, Zhang, Ren, Sun 2016, Identity Mappings in Deep Residual Networks (arXiv 1603.05027)"
+WRN = "Zagoruyko, Komodakis 2016, Wide Residual Networks (arXiv 1605.07146)"
+RESNEXT = "Xie, Girshick, Dollar, Tu, He 2017, Aggregated Residual Transformations (arXiv 1611.05431)"
+# CIFAR bottleneck nets (pre-activation paper): depth 9n+2, 16/32/64 planes, 64/128/256 out.
+CIFAR_BOTTLENECK_DEPTHS = (164, 1001)
+
+
+class Reported(NamedTuple):
+    """A net's numbers as its paper reports them (None: not reported)."""
+    params_m: float | None
+    error: float | None
+    source: str
+
+
+# By legend name (resnet_lab.models.label). The pre-activation paper compares the original and the
+# pre-activation unit at 110, 164 and 1001 layers (its Table 4; its 6.61 for the original
+# ResNet-110 is the 2015 paper's mean of 5 runs, whose best is 6.43); ResNet-1202's is the 2015
+# paper's (Table 6), and no paper reports its pre-activation twin. WRN-28-10's 4.17 is also the
+# one Xie et al. (Table 7) compare with.
+BEYOND: dict[str, Reported] = {
+    "ResNet-110": Reported(1.7, 6.61, f"{PREACT}, Table 4 (original unit)"),
+    "preact-ResNet-110": Reported(1.7, 6.37, f"{PREACT}, Table 4"),
+    "ResNet-164": Reported(1.7, 5.93, f"{PREACT}, Table 4 (original unit)"),
+    "preact-ResNet-164": Reported(1.7, 5.46, f"{PREACT}, Table 4"),
+    "ResNet-1001": Reported(10.2, 7.61, f"{PREACT}, Table 4 (original unit)"),
+    "preact-ResNet-1001": Reported(10.2, 4.92, f"{PREACT}, Table 4"),
+    "ResNet-1202": Reported(19.4, 7.93, "He et al. 2015, Table 6"),
+    "preact-ResNet-1202": Reported(None, None, "not reported"),
+    "WRN-16-8": Reported(11.0, None, WRN),
+    "WRN-28-10": Reported(36.5, 4.17, f"{WRN}; {RESNEXT}, Table 7"),
+    "WRN-28-10-dropout0.3": Reported(36.5, 3.89, f"{WRN} (dropout 0.3 between the convs)"),
+    "ResNeXt-29-8x64d": Reported(34.4, 3.65, f"{RESNEXT}, Table 7"),
+    "ResNeXt-29-16x64d": Reported(68.1, 3.58, f"{RESNEXT}, Table 7"),
+}
+# ImageNet nets of the follow-ups as torchvision builds them (resnext50_32x4d, resnext101_32x8d,
+# wide_resnet50_2), which equal ours with stride_in=3x3; ResNeXt-50's 4.2 GFLOPs: Xie et al. Table 1.
+TORCHVISION_BEYOND = {
+    "ResNeXt-50-32x4d": (dict(depth=50, cardinality=32, base_width=4), 25_028_904, 4.2),
+    "ResNeXt-101-32x8d": (dict(depth=101, cardinality=32, base_width=8), 88_791_336, None),
+    "ResNeXt-50-1x128d": (dict(depth=50, base_width=128), 68_883_240, None),  # wide_resnet50_2
 }

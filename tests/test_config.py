@@ -15,12 +15,16 @@ from resnet_lab.train import resolved
 
 from .conftest import FAST, ROOT, run_py
 
+# The follow-ups' model keys at the values that leave a net as the 2015 paper has it
+PAPERS_UNITS = dict(block="original", width=1, dropout=0.0, cardinality=1, base_width=64,
+                    bottleneck=False, stride_in="1x1")
+
 
 def test_default_config_is_the_papers_cifar_recipe():
     c = resolved(compose())
     validate(c)
     assert c["model"] == dict(family="cifar", depth=20, residual=True, shortcut="A", num_classes=10,
-                              in_channels=3, init_mode="fan_out")
+                              in_channels=3, init_mode="fan_out", **PAPERS_UNITS)
     d, o, t = c["data"], c["optim"], c["trainer"]
     assert (d["name"], d["val_size"], d["batch_size"]) == ("cifar10", 5000, 128)
     assert d["augment"] == dict(enabled=True, pad=4, flip=True) and d["normalize"] == "per_pixel_mean"
@@ -58,7 +62,7 @@ def test_net_shorthand_sets_the_model(net, model):
 def test_model_api_fills_in_the_families_defaults():
     assert validate_model_cfg(dict(depth=14)) == dict(
         family="cifar", depth=14, residual=True, shortcut="A", num_classes=10, in_channels=3,
-        init_mode="fan_out")
+        init_mode="fan_out", **PAPERS_UNITS)
     kw = validate_model_cfg(dict(family="imagenet", residual=False, shortcut="A"))
     assert (kw["depth"], kw["stride_in"], kw["num_classes"]) == (18, "1x1", 1000)
     assert build_model(dict(family="cifar", depth=8, num_classes=3)).fc.out_features == 3
@@ -112,7 +116,8 @@ def test_bad_values_name_the_option_and_valid_values(override, message):
 # value and what is valid (for a key, the nearest valid name), from compose()+validate() and
 # from run.py's own check of its command line.
 MISSPELT = [
-    ("model.dept=20", "unknown option model.dept (did you mean model.depth?); valid model options: depth,"),
+    ("model.dept=20", "unknown option model.dept (did you mean model.depth?); valid model options: "
+                      "base_width, block, bottleneck, cardinality, depth,"),
     ("data.batch_sise=64", "unknown option data.batch_sise (did you mean data.batch_size?)"),
     ("data.augment.flips=false", "unknown option data.augment.flips (did you mean data.augment.flip?)"),
     ("optim.weight_decy=0", "unknown option optim.weight_decy (did you mean optim.weight_decay?)"),
@@ -158,8 +163,8 @@ def test_a_key_added_with_plus_must_exist_too(override, message):
 
 @pytest.mark.parametrize("overrides,key,valid", [
     ("data=synthetic +data.scale_range=[256,480]", "data.scale_range", "seed, split_seed, test_size"),
-    ("data=imagenet model=imagenet +data.augment.pad=0", "data.augment", "scale_range, val_resize"),
-    ("model=cifar +model.stride_in=3x3", "model.stride_in", "residual, shortcut"),
+    ("data=imagenet model=imagenet +data.augment.pad=0", "data.augment", "test_scales, val_resize"),
+    ("model=imagenet +model.bottleneck=true", "model.bottleneck", "residual, shortcut, stride_in"),
     ("logger=csv +logger.project=x", "logger.project", "name."),
 ])
 def test_a_key_of_another_option_names_the_chosen_options_keys(overrides, key, valid):

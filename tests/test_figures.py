@@ -16,8 +16,10 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from resnet_lab import figures, paper  # noqa: E402
+from resnet_lab.compose import compose  # noqa: E402
 from resnet_lab.figures import FiguresError, draw, load_sweep, load_wandb, main  # noqa: E402
 from resnet_lab.models import build_model, count_params  # noqa: E402
+from resnet_lab.train import resolved  # noqa: E402
 
 H100 = "NVIDIA H100 80GB HBM3"
 
@@ -25,6 +27,31 @@ H100 = "NVIDIA H100 80GB HBM3"
 @cache
 def real_params(**model) -> int:
     return count_params(build_model(model))
+
+
+BASE = {  # the config a run of each data set records, as run.py resolves it
+    "cifar10": ["data.val_size=0"],  # the paper's Table 6 recipe: all 50k training images
+    "fashion_mnist": ["data=fashion_mnist", "trainer.max_steps=600", "optim.milestones=[300,450]"],
+    "synthetic": ["data=synthetic"],
+    "imagenet": ["data=imagenet", "model=imagenet", "optim=sgd_imagenet", "trainer.max_steps=600000"],
+}
+
+
+@cache
+def _base_config(data: str) -> str:
+    return yaml.safe_dump(resolved(compose(BASE[data])))
+
+
+def base_config(data: str, **overrides) -> dict:
+    """A whole resolved config of a run on ``data``, with ``overrides`` ({"data.eval_subset": 2000})."""
+    cfg = yaml.safe_load(_base_config(data))
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = cfg
+        for k in parents:
+            node = node[k]
+        node[leaf] = value
+    return cfg
 
 
 def curve(steps: int, every: int, start: float, end: float) -> list[tuple[int, float]]:
@@ -35,18 +62,20 @@ def curve(steps: int, every: int, start: float, end: float) -> list[tuple[int, f
 
 def write_run(root, *, depth, residual, family="cifar", shortcut=None, data="cifar10", seed=0,
               status="done", steps=600, train=5.0, test=9.0, responses=None, top5=False,
-              reason=None, params="count"):
+              reason=None, params="count", config=None, summary=None, name=None):
     """A run directory as train.py writes it; ``params``: the count summary.json records ("count":
-    the net's real one; None: none, as records from before runs wrote it)."""
+    the net's real one; None: none, as records from before runs wrote it); ``config``: overrides
+    of the recorded config ({"data.eval_subset": 2000}); ``summary``: extra summary fields."""
     shortcut = shortcut or ("A" if family == "cifar" or not residual else "B")
     kind = "ResNet" if residual else "plain"
-    d = root / f"net={kind}-{depth}-{shortcut},seed={seed}"
+    d = root / (name or f"net={kind}-{depth}-{shortcut},seed={seed}")
     d.mkdir(parents=True)
-    cfg = dict(seed=seed, study="test", run_name=f"{data}-{kind}-{depth}-s{seed}",
-               net=f"{kind}-{depth}",
-               model=dict(family=family, depth=depth, residual=residual, shortcut=shortcut,
-                          num_classes=10, in_channels=3, init_mode="fan_out"),
-               data=dict(name=data))
+    cfg = base_config(data, **(config or {}))
+    cfg.update(seed=seed, study="test", run_name=f"{data}-{kind}-{depth}-s{seed}",
+               net=f"{kind}-{depth}")
+    cfg["model"] = dict(family=family, depth=depth, residual=residual, shortcut=shortcut,
+                        num_classes=10, in_channels=3, init_mode="fan_out",
+                        **({"stride_in": "1x1"} if family == "imagenet" else {}))
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
     last = steps if status == "done" else steps // 2
     metrics = {"train/error": curve(steps, steps // 30, 80, train)[: 30 * last // steps],
@@ -59,7 +88,9 @@ def write_run(root, *, depth, residual, family="cifar", shortcut=None, data="cif
         f.write("step,metric,value\n")
         for m, pts in metrics.items():
             f.writelines(f"{s},{m},{v}\n" for s, v in pts)
-    summary = dict(status=status, run_name=cfg["run_name"], study="test")
+        if status == "done" and family == "cifar":
+            f.write(f"{steps},test/error,{test}\n")  # the final test (trainer.test), last row
+    extra, summary = summary, dict(status=status, run_name=cfg["run_name"], study="test")
     if params == "count":
         params = real_params(**cfg["model"])
     if params is not None:
@@ -71,6 +102,7 @@ def write_run(root, *, depth, residual, family="cifar", shortcut=None, data="cif
             summary["test_top5_error"] = test / 3
     if reason:
         summary["reason"] = reason
+    summary.update(extra or {})
     (d / "summary.json").write_text(json.dumps(summary))
     if responses:
         rows = [{"layer": i + 1, "name": f"bn{i + 1}", "std": s} for i, s in enumerate(responses)]
@@ -381,3 +413,224 @@ def test_wandb_failure_is_one_sentence(tmp_path, monkeypatch, capsys):
         load_wandb("me/resnet", "figure1")
     assert main(["figure1", "--wandb", "me/resnet", "--group", "g", "--out", str(tmp_path)]) == 1
     assert "error: --wandb me/resnet --group g: ConnectionError" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the paper's protocol (issue 12)
+
+
+def caption_of(out, name):
+    return (out / f"{name}.md").read_text()
+
+
+def test_eval_subset_curves_end_in_a_distinct_final_point_and_captions_say_which_images(tmp_path):
+    """cpu_degradation evaluates 2,000 test images during training and all 10,000 at the end:
+    the curve holds the subset's points, the final test is a separate marker, and the caption
+    says which images each curve's points come from and what the training error is."""
+    root = tmp_path / "fm"
+    subset = {"data.eval_subset": 2000, "trainer.log_every": 10, "trainer.eval_every": 60}
+    for depth in (20, 56):
+        write_run(root, depth=depth, residual=False, data="fashion_mnist", test=9 + depth / 10,
+                  config=subset)
+    runs = load_sweep(root)
+    r = next(r for r in runs if r.depth == 20)
+    assert r.final_points["test/error"] == (600, 11.0) and r.final("test/error") == 11.0
+    assert r.metrics["test/error"][-1][0] == 540  # the subset's points only
+    fig = draw("figure6", runs)
+    plain = fig.axes[0]
+    lines = panel_lines(plain)
+    final, curve = lines["plain-20:test/error:final"], lines["plain-20:test/error"]
+    assert final.get_marker() == "D" and final.get_linestyle() == "None"
+    assert list(final.get_xdata()) == [6.0] and list(final.get_ydata()) == [11.0]
+    assert max(curve.get_xdata()) < 6.0 and final.get_color() == curve.get_color()
+    assert figures.curves.FINAL_LABEL in legend_labels(plain)
+    assert fig.texts[0].get_text().endswith("on Fashion-MNIST")  # the title names the data
+    out = tmp_path / "figs"
+    assert main(["figure6", "--sweep", str(root), "--out", str(out), "--format", "png"]) == 0
+    cap = caption_of(out, "figure6")
+    assert cap.startswith("# Figure 6: training (dashed) and test (bold) error, on Fashion-MNIST")
+    assert "first 2,000 of the 10,000 test images (data.eval_subset), every 60 iterations" in cap
+    assert "final test error (test_error below) is on all 10,000 test images, drawn as a diamond" in cap
+    assert ("mean error of the mini-batches of the last 10 iterations (128 augmented images of "
+            "the 55,000 training images each, BN in training mode") in cap
+
+
+def test_without_a_subset_the_caption_says_every_point_is_the_whole_test_set(sweep, tmp_path):
+    out = tmp_path / "figs"
+    assert main(["figure1", "--sweep", str(sweep), "--out", str(out), "--format", "png"]) == 0
+    cap = caption_of(out, "figure1")
+    assert "test error: every point on all 10,000 test images, every 1,000 iterations" in cap
+    assert "of the 50,000 training images each" in cap  # data.val_size=0: all 50k
+    assert all(not r.final_points for r in load_sweep(sweep))
+
+
+def test_table6_on_fashion_mnist_has_no_paper_column_and_says_why(tmp_path):
+    root = tmp_path / "fm"
+    for depth in (20, 56):
+        write_run(root, depth=depth, residual=True, data="fashion_mnist")
+    out = tmp_path / "figs"
+    assert main(["table6", "--sweep", str(root), "--out", str(out)]) == 0
+    with open(out / "table6.csv") as f:
+        header = next(csv.reader(f))
+    assert not [c for c in header if c.startswith("paper")]
+    md = caption_of(out, "table6")
+    assert md.startswith("# Table 6: test error per depth of the CIFAR-family nets, on Fashion-MNIST")
+    assert "No paper column: the paper's numbers (Table 6) are for CIFAR-10, trained on all 50k" in md
+    assert "data.name=fashion_mnist (paper: cifar10)" in md
+    assert "trainer.max_steps=600 (paper: 64000)" in md
+
+
+def test_table6_paper_column_only_with_the_papers_recipe(tmp_path):
+    """CIFAR-10 on the 45k/5k split is not the recipe of Table 6's numbers (all 50k)."""
+    rows, columns = figures.table6_rows(load_sweep(_sweep_of(tmp_path / "a", 20)))
+    assert rows[0]["paper_test_error"] == 8.75 and "paper_test_error" in columns
+    split = _sweep_of(tmp_path / "b", 20, config={"data.val_size": 5000})
+    rows, columns = figures.table6_rows(load_sweep(split))
+    assert rows[0]["paper_test_error"] is None and "paper_test_error" not in columns
+
+
+def test_shortcut_table_paper_column_only_with_ten_crop_testing(tmp_path):
+    root = tmp_path / "in"
+    write_run(root, family="imagenet", data="imagenet", depth=34, residual=True, shortcut="C",
+              config={"data.test_mode": "center"})
+    out = tmp_path / "figs"
+    assert main(["shortcuts", "--sweep", str(root), "--out", str(out)]) == 0
+    md = caption_of(out, "shortcuts")
+    assert "paper_top1" not in md.split("\n\n")[1]  # the table
+    assert "data.test_mode=center (paper: ten_crop)" in md
+
+
+def test_table6_caption_says_which_warmup_rule_each_run_used(tmp_path):
+    root = tmp_path / "t6"
+    write_run(root, depth=20, residual=True)
+    write_run(root, depth=110, residual=True, summary={"warmup_ended_at": 412})
+    write_run(root, depth=1202, residual=True, status="running")
+    out = tmp_path / "figs"
+    assert main(["table6", "--sweep", str(root), "--out", str(out)]) == 0
+    md = caption_of(out, "table6")
+    assert "The paper_* columns are the paper's Table 6 (CIFAR-10, trained on all 50k" in md
+    assert "- ResNet-20 seed 0: auto: off (depth < 110, our reading of the paper)" in md
+    assert ("- ResNet-110 seed 0: auto: on (depth >= 110, our reading of the paper): lr 0.01 "
+            "until running training error over 20 iterations < 80%; ended at iteration 412") in md
+    assert "- ResNet-1202 seed 0: auto: on (depth >= 110, our reading of the paper): lr 0.01" in md
+    assert "unfinished run" in md
+    forced = tmp_path / "forced"
+    write_run(forced, depth=56, residual=True, config={"optim.warmup.enabled": True},
+              summary={"warmup_ended_at": 300})
+    assert main(["table6", "--sweep", str(forced), "--out", str(out)]) == 0
+    assert "- ResNet-56 seed 0: true (forced): lr 0.01" in caption_of(out, "table6")
+
+
+def _sweep_of(root, *depths, residual=True, seeds=(0,), **kw):
+    for depth in depths:
+        for seed in seeds:
+            write_run(root, depth=depth, residual=residual, seed=seed, **kw)
+    return root
+
+
+def test_a_figure_from_two_sweep_directories_merges_them_and_names_duplicates(tmp_path, capsys):
+    a = _sweep_of(tmp_path / "machine-a", 20, 56, residual=False)
+    b = _sweep_of(tmp_path / "machine-b", 20, 56, 110)
+    write_run(b, depth=20, residual=False, name="copy-of-plain-20")  # the same run, copied over
+    out = tmp_path / "figs"
+    assert main(["figure6", "--sweep", str(a), "--sweep", str(b), "--out", str(out),
+                 "--format", "png"]) == 0
+    assert "duplicate: plain-20 seed 0 (same net, seed and recipe) is in 2 sources" in capsys.readouterr().out
+    md = caption_of(out, "figure6")
+    assert f"sweep {a}; sweep {b}" in md
+    dup = md.split("## Duplicates and recipes")[1]
+    assert str(a / "net=plain-A-20") not in dup and str(a) in dup and "copy-of-plain-20" in dup
+    drawn = [line.split("|")[1].strip() for line in md.splitlines()
+             if line.startswith("| ") and "| yes " in line]
+    assert drawn == ["plain-20", "plain-56", "ResNet-20", "ResNet-56", "ResNet-110"]
+
+
+def test_two_recipes_in_one_curve_are_refused(tmp_path, capsys):
+    a = _sweep_of(tmp_path / "a", 20)  # all 50k
+    b = _sweep_of(tmp_path / "b", 20, seeds=(1,), config={"data.val_size": 5000})  # 45k/5k
+    out = tmp_path / "figs"
+    assert main(["table6", "--sweep", str(a), "--sweep", str(b), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert ("table6: the runs of ResNet-20 have different recipes and would be mixed in one "
+            "curve or row (data.val_size: 0 for ResNet-20 seed 0; 5000 for ResNet-20 seed 1)") in err
+    assert "--where data.val_size=0" in err and "\n" not in err.strip()
+    # --mixed-recipes does not mix them in one row either
+    assert main(["table6", "--sweep", str(a), "--sweep", str(b), "--out", str(out),
+                 "--mixed-recipes"]) == 1
+    assert main(["table6", "--sweep", str(a), "--sweep", str(b), "--out", str(out),
+                 "--where", "data.val_size=0"]) == 0
+    with open(out / "table6.csv") as f:
+        assert [r["runs"] for r in csv.DictReader(f)] == ["1"]
+
+
+def test_two_recipes_in_one_output_need_mixed_recipes_and_are_named(tmp_path, capsys):
+    a = _sweep_of(tmp_path / "a", 20, residual=False)
+    b = _sweep_of(tmp_path / "b", 56, residual=False, config={"trainer.max_steps": 32000})
+    args = ["figure1", "--sweep", str(a), "--sweep", str(b), "--out", str(tmp_path / "o")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert ("figure1: the runs have different recipes (trainer.max_steps: 64000 for plain-20 "
+            "seed 0; 32000 for plain-56 seed 0); draw one with --where trainer.max_steps=64000, "
+            "or all together with --mixed-recipes") in err
+    assert main([*args, "--mixed-recipes"]) == 0
+    assert "Mixed recipes (--mixed-recipes): the runs differ in trainer.max_steps" in caption_of(
+        tmp_path / "o", "figure1")
+
+
+def test_several_wandb_groups_and_a_sweep_merge(runs, sweep, tmp_path, monkeypatch):
+    import wandb
+
+    api = FakeApi([r for r in runs if r.family == "cifar"])
+    monkeypatch.setattr(wandb, "Api", lambda: api)
+    out = tmp_path / "figs"
+    assert main(["figure1", "--wandb", "me/resnet", "--group", "part1", "--group", "part2",
+                 "--sweep", str(sweep), "--out", str(out), "--format", "png"]) == 0
+    assert [f for _, f in api.calls] == [{"group": "part1"}, {"group": "part2"}]
+    md = caption_of(out, "figure1")
+    assert "W&B me/resnet group part1; W&B me/resnet group part2" in md
+    # each plain net is in both groups and the sweep: one copy used, the two others named
+    assert "plain-20 seed 0 (same net, seed and recipe) is in 3 sources" in md
+
+
+# ---------------------------------------------------------------- beyond the paper
+
+
+def write_beyond_run(root, net, test, **kw):
+    """A run of a follow-up's net, its model config as ``net=<name>`` gives it."""
+    from resnet_lab.config.resolvers import parse_net
+
+    model = parse_net(net)
+    d = write_run(root, depth=model["depth"], residual=model["residual"], test=test,
+                  shortcut=model.get("shortcut"), params=None, name=f"net={net}", **kw)
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    cfg["model"].update({k: v for k, v in model.items() if k not in ("depth", "residual")})
+    cfg["net"] = net
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    return d
+
+
+def test_follow_ups_get_their_own_figures_and_table(tmp_path):
+    """Pre-activation and wide nets are drawn and tabulated under their own names, never mixed
+    into the 2015 paper's outputs as seeds of a net of the same depth."""
+    root = tmp_path / "sweep"
+    for net, err in (("ResNet-110", 6.5), ("preact-ResNet-110", 6.3), ("ResNet-164", 6.0),
+                     ("preact-ResNet-164", 5.5), ("WRN-28-10", 4.2)):
+        write_beyond_run(root, net, err)
+    write_run(root, depth=20, residual=True, test=8.5)  # the 2015 paper's: Figure 6, Table 6
+    runs = load_sweep(root)
+    assert sorted(r.net for r in runs) == ["ResNet-110", "ResNet-164", "ResNet-20", "WRN-28-10",
+                                           "preact-ResNet-110", "preact-ResNet-164"]
+    original, preact = draw("preact", runs).axes  # no plain nets: no plain panel
+    assert legend_labels(original) == ["ResNet-110", "ResNet-164"]
+    assert legend_labels(preact) == ["preact-ResNet-110", "preact-ResNet-164"]
+    assert [legend_labels(ax) for ax in draw("wide", runs).axes] == [["WRN-28-10"]]
+    assert {n for ax in draw("figure6", runs).axes for n in legend_labels(ax)} == {"ResNet-20", "ResNet-110"}
+    rows, columns = figures.OUTPUTS["beyond"].table(figures.select("beyond", runs)[1])
+    by_net = {r["net"]: r for r in rows}
+    assert set(by_net) == {"ResNet-110", "ResNet-164", "preact-ResNet-110", "preact-ResNet-164", "WRN-28-10"}
+    pre164 = by_net["preact-ResNet-164"]
+    assert (pre164["mean"], pre164["paper_test_error"], pre164["paper_params_M"]) == (5.5, 5.46, 1.7)
+    assert pre164["weights_M"] == 1.68 and pre164["paper_recipe"] == "same"  # the 2015 recipe
+    assert by_net["WRN-28-10"]["paper_recipe"].startswith("the paper's own")
+    assert {"weights_M", "paper_source"} <= set(columns)
+    table6, _ = figures.OUTPUTS["table6"].table(figures.select("table6", runs)[1])
+    assert [r["net"] for r in table6] == ["ResNet-20", "ResNet-110"]  # preact-110 not a seed of it

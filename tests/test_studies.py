@@ -8,7 +8,9 @@ from omegaconf import OmegaConf
 
 from resnet_lab.compose import compose, sweep_jobs
 from resnet_lab.config import validate
+from resnet_lab.config.resolvers import parse_net
 from resnet_lab.config.sweeps import render, studies
+from resnet_lab.models import model_name
 from resnet_lab.train import resolved
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,15 +27,19 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
     "cpu_degradation": (["plain-20", "plain-56", "ResNet-20", "ResNet-56"], [0]),
     "smoke": (["plain-8", "plain-14", "ResNet-8", "ResNet-14"], [0]),
     "smoke_imagenet": (["plain-18", "ResNet-18-A", "ResNet-18-B", "ResNet-18-C"], [0]),
+    # beyond the paper: pre-activation, wide and ResNeXt nets
+    "preact": ([n for d in (110, 164, 1001, 1202) for n in (f"ResNet-{d}", f"preact-ResNet-{d}")], [0]),
+    "wide": (["WRN-16-8", "WRN-28-10", "ResNeXt-29-8x64d"], [0]),
+    "cpu_preact": (["plain-56", "ResNet-56", "preact-ResNet-56", "ResNet-110", "preact-ResNet-110"], [0]),
 }
 DATA = {"figure4": "imagenet", "shortcuts": "imagenet", "cpu_degradation": "fashion_mnist",
-        "smoke": "synthetic", "smoke_imagenet": "synthetic"}
+        "smoke": "synthetic", "smoke_imagenet": "synthetic", "cpu_preact": "fashion_mnist"}
 
 
 def expected_model(net: str, family: str) -> tuple:
-    kind, depth, *shortcut = net.split("-")
-    default = "A" if family == "cifar" or kind == "plain" else "B"  # plain nets: no projections
-    return family, int(depth), kind == "ResNet", shortcut[0] if shortcut else default
+    p = parse_net(net)
+    default = "A" if family == "cifar" or not p["residual"] else "B"  # plain nets: no projections
+    return family, p["depth"], p["residual"], p.get("shortcut", default)
 
 
 def job_configs(study: str, extra=()):
@@ -73,6 +79,18 @@ def test_cpu_degradation_scales_the_schedule():
         # the paper's 32k/48k of 64k iterations, scaled to 600
         assert [m / t["max_steps"] for m in o["milestones"]] == [32 / 64, 48 / 64]
         assert c["model"]["in_channels"] == 1 and c["responses"]["enabled"]
+
+
+@pytest.mark.parametrize("study", ["preact", "wide", "cpu_preact"])
+def test_beyond_studies_train_the_nets_they_name(study):
+    """Each job's model is the net its name says (block, units, width, groups), and its run and
+    legend carry that name."""
+    for _, c in job_configs(study):
+        assert model_name(c["model"]) == c["net"] and c["run_name"].endswith(f"-{c['net']}-s0")
+    if study == "cpu_preact":
+        t, o = c["trainer"], c["optim"]
+        assert [m / t["max_steps"] for m in o["milestones"]] == [32 / 64, 48 / 64]
+        assert o["lr"] / c["data"]["batch_size"] == 0.1 / 128  # the paper's lr, scaled linearly
 
 
 def test_cpu_degradation_takes_more_depths_as_a_switch():

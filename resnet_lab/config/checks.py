@@ -11,8 +11,9 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from ..data.imagenet import TEST_MODES
 from ..errors import invalid
-from ..models.blocks import SHORTCUTS
+from ..models.blocks import BLOCKS, SHORTCUTS, Bottleneck
 from ..models.imagenet import STAGES
 from .resolvers import NET_HINT, parse_net
 
@@ -59,10 +60,16 @@ AUTO_OR_BOOL = one_of("auto", True, False)
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
 TRAIN_IMAGES = {"cifar10": ("CIFAR-10", 50_000), "fashion_mnist": ("Fashion-MNIST", 60_000)}
 DEPTHS = {  # by model family
-    "cifar": Rule("6n+2 for any n >= 1 (the paper uses 20, 32, 44, 56, 110, 1202)",
+    "cifar": Rule("6n+2 for any n >= 1 (the paper uses 20, 32, 44, 56, 110, 1202), "
+                  "or 9n+2 with model.bottleneck=true",
                   lambda d: _is_int(d) and d >= 8 and (d - 2) % 6 == 0),
     "imagenet": one_of(*STAGES),
 }
+CIFAR_BOTTLENECK_DEPTHS = Rule("9n+2 for any n >= 1 with model.bottleneck=true (the pre-activation "
+                               "paper uses 164 and 1001, ResNeXt 29)",
+                               lambda d: _is_int(d) and d >= 11 and (d - 2) % 9 == 0)
+GROUPS_NEED = "with basic units (a grouped 3x3 needs bottlenecks: model.bottleneck=true on CIFAR, " \
+              "depth 50, 101 or 152 on ImageNet)"
 
 # Options absent from the chosen group option (data.scale_range with data=cifar10) are skipped.
 RULES: dict[str, Rule] = {
@@ -71,6 +78,11 @@ RULES: dict[str, Rule] = {
     "model.num_classes": at_least(2),
     "model.in_channels": at_least(1),
     "model.init_mode": one_of("fan_out", "fan_in"),
+    "model.block": one_of(*BLOCKS),
+    "model.width": at_least(1),
+    "model.dropout": in_range(0, 1, hi_open=True),
+    "model.cardinality": at_least(1),
+    "model.base_width": at_least(1),
     "data.num_classes": at_least(1),
     "data.batch_size": at_least(1),
     "data.eval_batch_size": at_least(1),
@@ -84,6 +96,10 @@ RULES: dict[str, Rule] = {
     "data.noise": in_range(0, 100),
     "data.color_jitter": in_range(0, 10),
     "data.lighting": in_range(0, 10),
+    "data.mean_sample": at_least(1),
+    "data.test_mode": one_of(*TEST_MODES),
+    "data.test_scales": Rule("a non-empty list of image sizes >= 32, e.g. [224, 256, 384, 480, 640]",
+                             lambda v: len(v) > 0 and all(_is_int(s) and s >= 32 for s in v)),
     "data.num_workers": either(one_of("auto"), at_least(0)),
     "data.pin_memory": AUTO_OR_BOOL,
     "optim.name": one_of("sgd"),
@@ -151,13 +167,27 @@ def valid_values(option: str, group_option: str | None = None) -> str | None:
 
 
 def check_model(m: Mapping) -> None:
-    """The depths each family has, and no projection shortcuts in a plain net."""
-    if not DEPTHS[m["family"]].ok(m["depth"]):
-        raise invalid("model.depth", m["depth"], DEPTHS[m["family"]].valid)
+    """The depths each family has (CIFAR's bottleneck nets: 9n+2), no projection shortcuts in a
+    plain net, no width on ImageNet nets, and grouped 3x3s only in bottlenecks."""
+    depths = CIFAR_BOTTLENECK_DEPTHS if m.get("bottleneck") else DEPTHS[m["family"]]
+    if not depths.ok(m["depth"]):
+        raise invalid("model.depth", m["depth"], depths.valid)
     if not m["residual"] and m["shortcut"] != "A":
         # B/C would silently add projection layers that a "plain" net in the paper does not have
         raise invalid("model.shortcut", m["shortcut"],
                       "A with model.residual=false (plain nets have no shortcuts)")
+    imagenet = m["family"] == "imagenet"
+    if imagenet and m["width"] != 1:
+        raise invalid("model.width", m["width"], "1 on ImageNet nets (they widen inside their "
+                      "bottlenecks: model.base_width, e.g. 128 as torchvision's wide_resnet50_2)")
+    if not (m.get("bottleneck") or (imagenet and STAGES[m["depth"]][0] is Bottleneck)):
+        for key, plain in (("cardinality", 1), ("base_width", 64)):
+            if m[key] != plain:
+                raise invalid(f"model.{key}", m[key], f"{plain} {GROUPS_NEED}")
+    planes = 64 if imagenet else 16 * m["width"]  # a first-stage bottleneck's planes
+    if planes * m["base_width"] < 64:
+        raise invalid("model.base_width", m["base_width"], f"at least {-(-64 // planes)} with "
+                      f"{planes} planes at the first stage (a group needs a channel)")
 
 
 def check_data(d: Mapping) -> None:
@@ -166,6 +196,8 @@ def check_data(d: Mapping) -> None:
         sr = d["scale_range"]
         if not (len(sr) == 2 and d["image_size"] <= sr[0] <= sr[1]):
             raise invalid("data.scale_range", sr, "[lo, hi] integers with image_size <= lo <= hi")
+    if "val_resize" in d and d["val_resize"] < d["image_size"]:
+        raise invalid("data.val_resize", d["val_resize"], f"at least data.image_size ({d['image_size']})")
     if "train_size" in d and d["train_size"] < d["batch_size"]:
         raise invalid("data.train_size", d["train_size"], f"at least data.batch_size ({d['batch_size']})")
     if d["name"] in TRAIN_IMAGES:
@@ -186,6 +218,12 @@ def check_callbacks(callbacks: Mapping) -> None:
 def check_together(c: Mapping) -> None:
     """Rules that tie groups together."""
     d, m, t = c["data"], c["model"], c["trainer"]
+    if c["optim"]["schedule"] == "plateau" and d.get("val_size", 1) == 0:
+        # the plateau rule reads the first evaluation set: without a validation split, the test set
+        raise invalid("optim.schedule", "plateau",
+                      "multistep when data.val_size=0 (plateau would choose the lr drops on the "
+                      "test set, model selection on the test set), or keep a validation split "
+                      "with data.val_size > 0")
     if m["num_classes"] != d["num_classes"]:
         raise invalid("model.num_classes", m["num_classes"], f"{d['num_classes']} (data.num_classes)")
     if d["name"] == "imagenet" and m["family"] != "imagenet":

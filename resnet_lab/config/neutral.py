@@ -16,6 +16,8 @@ NOT_RESULTS = (
     "data.pin_memory", "data.eval_batch_size",
     "callbacks.progress", "callbacks.rich_progress", "callbacks.lr_monitor",  # display, monitoring
     "callbacks.responses",  # mirrors the `responses` keys (Figure 7 analysis, after training)
+    "responses",  # analysis of the trained net: no influence on training
+    "trainer.ckpt_every",  # resume is exact whatever the checkpoint interval (tests/test_reliability.py)
 )
 
 

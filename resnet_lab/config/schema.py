@@ -31,15 +31,24 @@ class ModelConfig:
     num_classes: int = MISSING
     in_channels: int = 3
     init_mode: str = "fan_out"  # He init; the paper does not say fan_in or fan_out (torchvision: fan_out)
+    # Beyond the paper; these defaults leave every net as the paper has it.
+    block: str = "original"     # original (conv-BN-ReLU) or preact (BN-ReLU-conv, He et al. 2016)
+    width: int = 1              # WRN's widening factor k of the stages (CIFAR only)
+    dropout: float = 0.0        # dropout before each unit's last conv (WRN uses 0.3)
+    cardinality: int = 1        # ResNeXt: groups of a bottleneck's 3x3 conv
+    base_width: int = 64        # ResNeXt: the width of a group at planes 64 (torchvision's width_per_group)
 
 
 @dataclass
 class CifarModel(ModelConfig):
-    """Sec. 4.2: a 3x3/16 stem, three stages of 2n 3x3 layers, depth 6n+2."""
+    """Sec. 4.2: a 3x3/16 stem, three stages of 2n 3x3 layers, depth 6n+2; with bottleneck
+    units (He et al. 2016), three stages of n bottlenecks, depth 9n+2."""
     family: str = "cifar"
     depth: int = 20
     shortcut: str = "A"         # the paper's choice on CIFAR
     num_classes: int = 10
+    bottleneck: bool = False    # bottleneck units (ResNet-164, -1001, ResNeXt-29); ImageNet's follow from the depth
+    stride_in: str = "1x1"      # strided layer of a down-sampling bottleneck: 1x1 (He et al. 2016), 3x3 (ResNeXt)
 
 
 @dataclass
@@ -107,8 +116,11 @@ class ImageNetData(DataConfig):
     root: str = MISSING
     scale_range: list[int] = MISSING
     val_resize: int = MISSING
-    color_jitter: float = MISSING
+    color_jitter: float = MISSING  # beyond the paper (0: off)
     lighting: float = MISSING
+    mean_sample: int = MISSING     # training images averaged into the per-pixel mean
+    test_mode: str = MISSING       # center, ten_crop or multiscale (the final test)
+    test_scales: list[int] = MISSING  # multiscale: shorter sides of the whole image
     num_workers: Any = MISSING  # auto or an integer
     pin_memory: Any = MISSING   # auto, true or false
 

@@ -229,7 +229,8 @@ def _responses_grid(study: Study, runs: list[Run]) -> Grid:
 
 
 def _table_grid(study: Study, output: str, runs: list[Run]) -> tuple[Grid, str]:
-    """Tables 6 and 3: each net's final error over its finished seeds, and the paper's."""
+    """Tables 6 and 3 (and the follow-up nets'): each net's final error over its finished seeds,
+    and the papers'."""
     nets = tuple(r.net for r in runs)
     if output == "table6":
         charts = (Chart("bar", "test error (%): mean ± std over seeds", ("test/error",),
@@ -238,6 +239,11 @@ def _table_grid(study: Study, output: str, runs: list[Run]) -> tuple[Grid, str]:
                         y_title="test error (%)", aggregate="min"))
         rows, _ = table6_rows(runs)
         columns = ["net", "params", "paper_params_M", "paper_test_error", "paper_mean_std"]
+    elif output != "shortcuts":  # another table (the follow-up nets'): its own paper columns
+        charts = (Chart("bar", "test error (%): mean over seeds", ("test/error",),
+                        y_title="test error (%)", aggregate="mean"),)
+        rows, all_columns = OUTPUTS[output].table(runs)
+        columns = ["net", *(c for c in all_columns if c.startswith("paper"))]
     else:
         keys = ("test/error", "test/top5_error") if all(logs_top5(r) for r in runs) else ("test/error",)
         charts = tuple(Chart("bar", f"final {name} error (%)", (key,), y_title=f"{name} error (%)",

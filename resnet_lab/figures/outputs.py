@@ -16,19 +16,27 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from .. import paper
+from ..models.build import ARCH_DEFAULTS
 from ..tables import markdown_table, write_table
-from .captions import RUN_COLUMNS, caption, run_rows
+from .captions import RUN_COLUMNS, caption, run_rows, titled
 from .curves import Curve, Panel, draw_curves, draw_responses
+from .recipes import check_recipes
 from .runs import SERIES, FiguresError, Run, pick
-from .tables import shortcut_rows, table6_rows
+from .tables import beyond_rows, shortcut_rows, table6_rows
+
+
+def _he2015(r: Run) -> bool:
+    """A net of the 2015 paper's design: original units, CIFAR's basic, width 1, no groups, no
+    dropout (the follow-ups' nets have outputs of their own, below OUTPUTS)."""
+    return r.arch == ARCH_DEFAULTS
 
 
 def _cifar(r: Run) -> bool:
-    return r.family == "cifar"
+    return r.family == "cifar" and _he2015(r)
 
 
 def _imagenet(r: Run) -> bool:
-    return r.family == "imagenet"
+    return r.family == "imagenet" and _he2015(r)
 
 
 def _logged(r: Run) -> bool:
@@ -98,7 +106,8 @@ OUTPUTS = {
                               ("ResNet, depth ≥ 110", lambda r: r.residual and r.depth >= 110))),
                          (0, 20), "dashed: training error, bold: test error")),
     "figure4": Output(
-        "Figure 4: ImageNet, training (thin) and validation (bold) error", keep=_imagenet,
+        "Figure 4: ImageNet-family nets, training (thin) and validation (bold) error",
+        keep=_imagenet,
         about="Thin lines: training error; bold lines: validation error (val/error, center "
               "crop; test/error where a run has no validation split). Left: plain nets; right: "
               "ResNets (the paper: plain-18/34 and ResNet-18/34 with option A).",
@@ -117,19 +126,102 @@ OUTPUTS = {
         needs="CIFAR-family net with responses.json", draw=draw_responses,
         expected=("plain-20", "plain-56", "ResNet-20", "ResNet-56", "ResNet-110")),
     "table6": Output(
-        "Table 6: CIFAR test error per depth", keep=_cifar, usable=_always, table=table6_rows,
-        about="Test error (%) of the CIFAR-family nets: runs = finished seeds, mean ± sample "
-              "std over them, best = lowest. paper_test_error is Table 6's (for ResNet-110 its "
-              "best of 5 runs, paper_mean_std their mean ± std); paper_params_M in millions.",
+        "Table 6: test error per depth of the CIFAR-family nets", keep=_cifar, usable=_always,
+        table=table6_rows,
+        about="Final test error (%) of the CIFAR-family nets: runs = finished seeds, mean ± "
+              "sample std over them, best = lowest. Where the data set and recipe are the "
+              "paper's, paper_test_error is Table 6's (for ResNet-110 its best of 5 runs, "
+              "paper_mean_std their mean ± std) and paper_params_M its parameters in millions.",
         needs="CIFAR-family net", expected=tuple(f"ResNet-{d}" for d in paper.CIFAR_DEPTHS)),
     "shortcuts": Output(
-        "Table 3: ImageNet shortcut options", keep=_imagenet, usable=_always, table=shortcut_rows,
+        "Table 3: shortcut options of the ImageNet-family nets", keep=_imagenet, usable=_always,
+        table=shortcut_rows,
         about="Final top-1 and top-5 error (%) of the ImageNet-family nets (test/error: the "
-              "validation set, one center crop; unfinished runs: their last val/error). The "
-              "paper's numbers (Table 3; plain and option-A nets from Table 2) are 10-crop, so "
-              "ours are expected to be higher.",
+              "validation set in data.test_mode; unfinished runs: their last val/error, one "
+              "center crop). The paper's numbers (Table 3; plain and option-A nets from Table 2, "
+              "10-crop) stand beside runs with the paper's data set, recipe and 10-crop testing "
+              "only.",
         needs="ImageNet-family net", expected=("ResNet-34-A", "ResNet-34-B", "ResNet-34-C")),
 }
+
+
+# ---------------------------------------------------------------- beyond the paper
+# Pre-activation (He et al. 2016), wide (Zagoruyko & Komodakis 2016) and ResNeXt (Xie et al.
+# 2017) nets: a figure in Figure 6's style per study and one table beside their papers' numbers.
+
+
+@dataclass(frozen=True)
+class PresentPanels(CurveFigure):
+    """A CurveFigure that leaves out the panels none of the runs belongs to (the plain panel of
+    a study that trains only ResNets); the W&B dashboards skip such panels too."""
+
+    def __call__(self, runs: Sequence[Run], title: str, smooth: int = 1) -> Figure:
+        panels = tuple(p for p in self.panels if any(p.keep(r) for r in runs)) or self.panels
+        return draw_curves(runs, panels, title, self.paper_range, self.key, smooth)
+
+
+def _grouped(r: Run) -> bool:
+    return r.arch["cardinality"] > 1 or r.arch["base_width"] != 64
+
+
+def _thin(r: Run) -> bool:
+    """A CIFAR ResNet of width 1 without groups, either unit order."""
+    return r.family == "cifar" and r.arch["width"] == 1 and not _grouped(r)
+
+
+def _preact_comparison(r: Run) -> bool:
+    # The 2015 design's nets from 56 layers, the depths these comparisons use (CPU: 56, 110;
+    # CIFAR-10: 110 to 1202), so the shallow studies' dashboards do not take this figure.
+    return _thin(r) and (not _he2015(r) or r.depth >= 56)
+
+
+def _wide(r: Run) -> bool:
+    return r.family == "cifar" and not _thin(r)
+
+
+PREACT_NETS = tuple(n for d in (110, 164, 1001, 1202) for n in (f"ResNet-{d}", f"preact-ResNet-{d}"))
+WIDE_NETS = ("WRN-16-8", "WRN-28-10", "ResNeXt-29-8x64d")
+OUTPUTS.update({
+    "preact": Output(
+        "Pre-activation: training (dashed) and test (bold) error", keep=_preact_comparison,
+        about="He et al. 2016 (Identity Mappings): the same nets with the original units (conv-"
+              "BN-ReLU, the shortcut added before the last ReLU) and with pre-activation units "
+              "(BN-ReLU-conv, nothing after the addition). Dashed lines: training error; bold "
+              "lines: test error; one colour per depth. Left: plain nets (a pre-activation net's "
+              "plain twin is the plain net itself); middle: original units; right: pre-activation "
+              "units (the paper: 110 and 1202 layers with basic units, 164 and 1001 with "
+              "bottlenecks).",
+        needs="CIFAR-family ResNet of width 1 with logged errors", expected=PREACT_NETS,
+        draw=PresentPanels(tuple(Panel(title, keep, (DASHED_TRAIN, BOLD_TEST)) for title, keep in (
+                               ("plain", lambda r: not r.residual),
+                               ("ResNet, original units", lambda r: r.residual and r.arch["block"] == "original"),
+                               ("ResNet, pre-activation units", lambda r: r.residual and r.arch["block"] == "preact"))),
+                           (0, 20), "dashed: training error, bold: test error")),
+    "wide": Output(
+        "Wide ResNets and ResNeXt: training (dashed) and test (bold) error", keep=_wide,
+        about="Wide ResNets (Zagoruyko & Komodakis 2016; WRN-d-k: pre-activation basic units, "
+              "stages k times wider, d counting the 1x1 projections) and ResNeXt (Xie et al. "
+              "2017; ResNeXt-29 CxDd: bottlenecks whose 3x3 conv has C groups of D channels). "
+              "Dashed lines: training error; bold lines: test error; one colour per net.",
+        needs="wide or grouped CIFAR-family net with logged errors", expected=WIDE_NETS,
+        draw=PresentPanels(tuple(Panel(title, keep, (DASHED_TRAIN, BOLD_TEST)) for title, keep in (
+                               ("Wide ResNets", lambda r: not _grouped(r) and not r.arch["dropout"]),
+                               ("Wide ResNets with dropout", lambda r: not _grouped(r) and r.arch["dropout"]),
+                               ("ResNeXt", _grouped))),
+                           (0, 20), "dashed: training error, bold: test error")),
+    "beyond": Output(
+        "Pre-activation, wide and ResNeXt nets: test error beside their papers'", keep=lambda r:
+        r.family == "cifar" and (not _he2015(r) or r.net in paper.BEYOND), usable=_always,
+        table=beyond_rows,
+        about="Final test error (%) of the follow-ups' nets and of the original ResNets they are "
+              "compared with: runs = finished seeds, mean ± sample std over them, best = lowest. "
+              "On CIFAR-10 the papers' numbers stand beside ours (paper.BEYOND, with their "
+              "sources); paper_recipe says whether our runs used the recipe behind the paper's "
+              "number. weights_M: the conv and fc weights in millions, what the 2016-17 papers' "
+              "parameter counts match (params: all parameters, BN's too).",
+        needs="pre-activation, wide or grouped CIFAR-family net",
+        expected=(*PREACT_NETS, *WIDE_NETS)),
+})
 
 
 def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple[list, list]:
@@ -147,26 +239,32 @@ def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple
 def draw(name: str, runs: Sequence[Run], smooth: int = 1) -> Figure:
     """Figure ``name`` from any runs (those it is not about are ignored), one run per net."""
     out = OUTPUTS[name]
-    return out.draw(pick(select(name, runs)[1]), title=out.title, smooth=smooth)
+    picked = pick(select(name, runs)[1])
+    return out.draw(picked, title=titled(out, picked), smooth=smooth)
 
 
 def render(name: str, runs: Sequence[Run], out_dir: str | Path, sources: Sequence[str],
-           formats: Sequence[str] = ("png", "pdf"), smooth: int = 1, dpi: int = 150) -> list[Path]:
-    """Draw (or tabulate) one output from ``runs``; return the paths written."""
+           formats: Sequence[str] = ("png", "pdf"), smooth: int = 1, dpi: int = 150,
+           notes: Sequence[str] = (), mixed_recipes: bool = False) -> list[Path]:
+    """Draw (or tabulate) one output from ``runs``; return the paths written. Runs of different
+    recipes are refused in one curve or row, and in one output unless ``mixed_recipes``
+    (``recipes.check_recipes``); ``notes`` (duplicates found in the sources) go in the caption."""
     out, out_dir = OUTPUTS[name], Path(out_dir)
     mine, usable = select(name, runs, sources)
+    notes = [*notes, *check_recipes(name, usable, mixed_recipes)]
     out_dir.mkdir(parents=True, exist_ok=True)
     if out.table:
         rows, columns = out.table(usable)
         used = [r for r in usable if r.status == "done"]
-        notes = caption(out, mine, used, sources)
-        return list(write_table(rows, columns, out_dir / name, title=out.title, notes=notes))
+        text = caption(out, mine, used, sources, notes=notes)
+        return list(write_table(rows, columns, out_dir / name, title=titled(out, usable), notes=text))
     picked, fig = pick(usable), draw(name, usable, smooth)
     paths = [out_dir / f"{name}.{fmt}" for fmt in formats]
     for p in paths:
         fig.savefig(p, dpi=dpi)
     md = out_dir / f"{name}.md"
-    md.write_text(f"# {out.title}\n\n{caption(out, mine, picked, sources, smooth)}")
-    print(out.title, markdown_table(run_rows(mine, picked), [*RUN_COLUMNS[:6], "used"]), sep="\n")
+    title = titled(out, picked)
+    md.write_text(f"# {title}\n\n{caption(out, mine, picked, sources, smooth, notes)}")
+    print(title, markdown_table(run_rows(mine, picked), [*RUN_COLUMNS[:6], "used"]), sep="\n")
     print(f"saved {', '.join(str(p) for p in [*paths, md])}")
     return [*paths, md]

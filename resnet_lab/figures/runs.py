@@ -1,22 +1,30 @@
-"""Run records for the figures, from a sweep directory on disk or a W&B group: one ``Run`` type
-whatever the source, so every figure and table is drawn the same way from either."""
+"""Run records for the figures, from sweep directories on disk or W&B groups: one ``Run`` type
+whatever the source, so every figure and table is drawn the same way from either.
+
+Where a run evaluated a subset during training (``data.eval_subset``), the last point of its
+test curve is the final test on the whole test set, another statistic: it is taken out of the
+curve into ``Run.final_points`` (``with_final_points``) and drawn as a marker of its own."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ResnetLabError
 from ..loggers import STEP_KEY as WANDB_STEP  # the iteration, as W&B records it
-from ..models import label
+from ..models.build import ARCH_DEFAULTS, model_label
 from ..records import RunDir, read_metrics
 from ..responses import load_responses
 
 SERIES = ("train/error", "val/error", "test/error", "val/top5_error", "test/top5_error")
 DATA_NAMES = {"cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST", "imagenet": "ImageNet",
               "synthetic": "synthetic data"}
+
+# (training images, test images) of the data sets with a fixed size
+SIZES = {"cifar10": (50_000, 10_000), "fashion_mnist": (60_000, 10_000)}
+FINAL_TEST_SERIES = ("test/error", "test/top5_error")
 
 WANDB_STATUS = {"finished": "done", "failed": "failed", "crashed": "failed",
                 "killed": "interrupted", "running": "running", "pending": "running"}
@@ -35,6 +43,9 @@ class Run:
     metrics: dict[str, list[tuple[int, float]]]
     responses: list[dict] | None = None
     source: str = ""
+    # the final test on the whole test set, where the curve's points are on a subset:
+    # metric -> (step, value)
+    final_points: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def model(self) -> dict:
@@ -61,6 +72,30 @@ class Run:
         return (self.config.get("data") or {}).get("name", "unknown data")
 
     @property
+    def data_config(self) -> dict:
+        return self.config.get("data") or {}
+
+    @property
+    def test_images(self) -> int | None:
+        """The size of the whole test set, where known (ImageNet: the validation folder's)."""
+        d = self.data_config
+        return SIZES[self.data][1] if self.data in SIZES else d.get("test_size")
+
+    @property
+    def train_images(self) -> int | None:
+        """Training images after the validation split, where known."""
+        d = self.data_config
+        if self.data in SIZES and isinstance(d.get("val_size"), int):
+            return SIZES[self.data][0] - d["val_size"]
+        return d.get("train_size")
+
+    @property
+    def eval_subset(self) -> int | None:
+        """Images of each evaluation set used during training, when fewer than all of them."""
+        k, n = self.data_config.get("eval_subset"), self.test_images
+        return k if k is not None and (n is None or k < n) else None
+
+    @property
     def seed(self) -> int:
         return int(self.config.get("seed") or 0)
 
@@ -74,13 +109,20 @@ class Run:
         return self.summary.get("device") or "device not recorded"
 
     @property
+    def arch(self) -> dict:
+        """The model fields beyond the 2015 paper's (block, bottleneck, width, ...); older
+        records, which lack them, read as the paper's nets."""
+        return {k: v if self.model.get(k) is None else self.model[k] for k, v in ARCH_DEFAULTS.items()}
+
+    @property
     def net(self) -> str:
-        return label(self.family, self.depth, self.residual, self.shortcut)
+        return model_label({**self.model, "depth": self.depth, "shortcut": self.shortcut})
 
     @property
     def key(self) -> tuple:
         """What makes two runs seeds of one net."""
-        return (self.data, self.family, self.residual, self.depth, self.shortcut)
+        return (self.data, self.family, self.residual, self.depth, self.shortcut,
+                *self.arch.values())
 
     @property
     def steps(self) -> int:
@@ -135,8 +177,23 @@ def load_sweep(root: str | Path) -> list[Run]:
         rd = RunDir(d)
         cfg = rd.config()
         if isinstance(cfg, dict) and "model" in cfg:
-            runs.append(Run(cfg, rd.summary() or {}, read_metrics(d), load_responses(d), str(d)))
+            runs.append(with_final_points(
+                Run(cfg, rd.summary() or {}, read_metrics(d), load_responses(d), str(d))))
     return runs
+
+
+def with_final_points(r: Run) -> Run:
+    """Take a finished run's final full test out of its test curves when the curve's points are
+    on a subset (``data.eval_subset``): both sources record it as the curve's last point (the
+    later value wins at the last iteration)."""
+    if r.eval_subset is None or r.status != "done":
+        return r
+    for m in FINAL_TEST_SERIES:
+        if r.metrics.get(m):
+            *curve, last = r.metrics[m]
+            r.metrics[m] = curve
+            r.final_points[m] = last
+    return r
 
 
 # ---------------------------------------------------------------- a W&B group
@@ -179,22 +236,27 @@ def run_from_wandb(run, where: str) -> Run:
     s = run.summary
     summary = {m.replace("/", "_"): s.get(m) for m in SERIES if s.get(m) is not None}
     summary.update(status=WANDB_STATUS.get(run.state, run.state), steps=s.get(WANDB_STEP),
-                   device=s.get("device") or _wandb_device(run), params=s.get("params"))
+                   device=s.get("device") or _wandb_device(run), params=s.get("params"),
+                   warmup_ended_at=s.get("warmup_ended_at"))
     metrics = {m: pts for m in SERIES if (pts := _wandb_series(run, m))}
     rows = s.get("responses")
     responses = [dict(r) for r in rows] if rows else None
-    return Run(_nested(dict(run.config)), summary, metrics, responses,
-               f"wandb:{where}/{getattr(run, 'id', '?')}")
+    return with_final_points(Run(_nested(dict(run.config)), summary, metrics, responses,
+                                 f"wandb:{where}/{getattr(run, 'id', '?')}"))
 
 
-def load_wandb(path: str, group: str, api=None) -> list[Run]:
-    """Every run of a W&B group (``api``: a ``wandb.Api()``, or a stand-in in tests)."""
-    try:
-        if api is None:
-            import wandb
+def load_wandb(path: str, groups: str | Sequence[str], api=None) -> list[Run]:
+    """Every run of one or more W&B groups (``api``: a ``wandb.Api()``, or a stand-in in tests)."""
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    runs = []
+    for group in groups:
+        try:
+            if api is None:
+                import wandb
 
-            api = wandb.Api()
-        runs = [run_from_wandb(r, path) for r in api.runs(path, filters={"group": group})]
-    except Exception as e:  # network, login, unknown project: one sentence, not a traceback
-        raise FiguresError(f"--wandb {path} --group {group}: {type(e).__name__}: {e}") from e
+                api = wandb.Api()
+            runs += [run_from_wandb(r, f"{path}:{group}")
+                     for r in api.runs(path, filters={"group": group})]
+        except Exception as e:  # network, login, unknown project: one sentence, not a traceback
+            raise FiguresError(f"--wandb {path} --group {group}: {type(e).__name__}: {e}") from e
     return [r for r in runs if r.model]  # a group may hold runs that are not resnet_lab's

@@ -1,5 +1,6 @@
-"""The paper's tables from run records: Table 6 (CIFAR test error per depth, mean ± std over
-seeds) and Table 3 (ImageNet shortcut options), each row beside the paper's numbers."""
+"""The paper's tables from run records: Table 6 (test error per depth of the CIFAR nets, mean ±
+std over seeds) and Table 3 (shortcut options of the ImageNet nets), with the paper's numbers
+beside a row only where its data set and recipe are the paper's (``paper.*_RECIPE``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from functools import cache
 
 from .. import paper
 from ..config.schema import MODEL_KEYS
-from ..models import build_model, count_params
+from ..models import build_model, count_params, count_weights
+from ..schedule import warmup_enabled
+from .recipes import paper_mismatches
 from .runs import Run
 
 
@@ -33,9 +36,16 @@ def _count_params(model: tuple) -> int:
     return count_params(build_model(dict(model)))
 
 
+def paper_ok(group: Sequence[Run], paper_recipe: dict) -> bool:
+    """Whether the paper's numbers may stand beside these runs': same data set and recipe."""
+    return bool(group) and not any(paper_mismatches(r, paper_recipe) for r in group)
+
+
 def table6_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     """One row per CIFAR net: test error over its finished seeds (sample std), the paper's
-    column beside it (residual nets; plain nets follow without paper numbers)."""
+    columns beside it where the data set and recipe are the paper's (``paper.CIFAR10_RECIPE``;
+    residual option-A nets; plain nets follow without paper numbers). Without any such row the
+    table has no paper columns."""
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for r in runs:
         groups[(r.data, not r.residual, r.depth, r.shortcut)].append(r)
@@ -46,7 +56,7 @@ def table6_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
         errors = [e for e in finals if e is not None]
         mean = statistics.fmean(errors) if errors else None
         std = statistics.stdev(errors) if len(errors) > 1 else None
-        is_paper = r.residual and r.shortcut == "A"
+        is_paper = r.residual and r.shortcut == "A" and paper_ok(group, paper.CIFAR10_RECIPE)
         paper_ms = paper.TABLE6_RESNET110_MEAN_STD if is_paper and r.depth == 110 else None
         rows.append(dict(
             data=r.data, net=r.net, depth=r.depth, params=params(r),
@@ -59,10 +69,32 @@ def table6_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
             paper_mean_std=f"{paper_ms[0]} ± {paper_ms[1]}" if paper_ms else None))
     columns = ["net", "depth", "params", "paper_params_M", "runs", "unfinished", "test_error",
                "mean", "std", "best", "paper_test_error", "paper_mean_std"]
-    return rows, _with_data(rows, columns)
+    return rows, _with_data(rows, _paper_columns(rows, columns))
+
+
+def warmup_rule(r: Run) -> str:
+    """The warm-up rule a run used, from its config (``optim.warmup``) and, where recorded,
+    when it ended (summary.json's ``warmup_ended_at``)."""
+    w = ((r.config.get("optim") or {}).get("warmup")) or {}
+    if "enabled" not in w:
+        return "not recorded"
+    setting = w["enabled"]
+    on = warmup_enabled(setting, r.family, r.depth)
+    why = (f"auto: {'on' if on else 'off'} ({'depth >= 110' if on else 'depth < 110'}, our "
+           f"reading of the paper)" if setting == "auto" else f"{str(setting).lower()} (forced)")
+    if not on:
+        return why
+    until = (f"running training error over {w.get('window')} iterations < {w.get('error_below'):g}%"
+             if w.get("until") == "error" else f"iteration {w.get('steps')}")
+    ended = r.summary.get("warmup_ended_at")
+    end = (f"; ended at iteration {ended}" if ended is not None
+           else "; end not recorded" if r.status == "done" else "; unfinished run")
+    return f"{why}: lr {w.get('lr'):g} until {until}{end}"
 
 
 def _paper_table3(r: Run) -> tuple[float | None, float | None]:
+    if paper_mismatches(r, paper.IMAGENET_RECIPE):
+        return None, None  # another data set, recipe or test mode: not comparable
     if r.residual and (str(r.depth), r.shortcut) in paper.TABLE3:
         return paper.TABLE3[(str(r.depth), r.shortcut)]
     plain_or_a = not r.residual or r.shortcut == "A"  # Table 2's nets: plain and option A
@@ -71,7 +103,8 @@ def _paper_table3(r: Run) -> tuple[float | None, float | None]:
 
 
 def shortcut_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
-    """Table 3: one row per ImageNet run, final top-1/top-5 error beside the paper's."""
+    """Table 3: one row per ImageNet run, final top-1/top-5 error beside the paper's (where the
+    data set, recipe and 10-crop testing are the paper's: ``paper.IMAGENET_RECIPE``)."""
     rows = []
     for r in sorted(runs, key=lambda r: (r.key, r.seed)):
         top1, top5 = _paper_table3(r)
@@ -83,9 +116,69 @@ def shortcut_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
             paper_top1=top1, paper_top5=top5))
     columns = ["net", "depth", "shortcut", "seed", "status", "steps", "top1", "top5",
                "paper_top1", "paper_top5"]
-    return rows, _with_data(rows, columns)
+    return rows, _with_data(rows, _paper_columns(rows, columns))
+
+
+def _paper_columns(rows: list[dict], columns: list[str]) -> list[str]:
+    # the paper's columns only where some row has the paper's numbers
+    return [c for c in columns
+            if not c.startswith("paper_") or any(r.get(c) is not None for r in rows)]
 
 
 def _with_data(rows: list[dict], columns: list[str]) -> list[str]:
     # a data column only when the rows mix data sets
     return (["data"] if len({r["data"] for r in rows}) > 1 else []) + columns
+
+
+# ---------------------------------------------------------------- beyond the paper
+
+
+@cache
+def _count_weights(model: tuple) -> int:
+    return count_weights(build_model(dict(model)))
+
+
+def weights(r: Run) -> int:
+    """The net's conv and fc weights, counted from its model config."""
+    return _count_weights(tuple(sorted((k, v) for k, v in r.model.items() if k in MODEL_KEYS)))
+
+
+def _paper_recipe(group: Sequence[Run], reported: paper.Reported) -> str:
+    """Whether these runs used the recipe behind the paper's number: He et al. 2016 trained with
+    the 2015 CIFAR recipe (``paper.CIFAR10_RECIPE``); WRN and ResNeXt with their own."""
+    if reported.source.startswith((paper.WRN, paper.RESNEXT)):
+        return "the paper's own (longer, weight decay 5e-4): not this run's"
+    differ = sorted({m for r in group for m in paper_mismatches(r, paper.CIFAR10_RECIPE)})
+    if not differ:
+        return "same"
+    return f"differs in {differ[0]}" + (f" and {len(differ) - 1} more" if len(differ) > 1 else "")
+
+
+def beyond_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
+    """One row per net (pre-activation, wide, ResNeXt, and the original ResNets the papers
+    compare them with): test error over its finished seeds beside the paper's on CIFAR-10
+    (``paper.BEYOND``, with the source and whether the recipe is the one behind it)."""
+    groups: dict[tuple, list[Run]] = defaultdict(list)
+    for r in runs:
+        groups[r.key].append(r)
+    rows = []
+    for _, group in sorted(groups.items()):
+        r = group[0]
+        errors = [e for e in (x.final("test/error") for x in group if x.status == "done")
+                  if e is not None]
+        mean = statistics.fmean(errors) if errors else None
+        std = statistics.stdev(errors) if len(errors) > 1 else None
+        reported = paper.BEYOND.get(r.net) if r.data == "cifar10" else None
+        rows.append(dict(
+            data=r.data, net=r.net, params=params(r), weights_M=round(weights(r) / 1e6, 2),
+            paper_params_M=reported.params_m if reported else None,
+            runs=len(errors), unfinished=len(group) - len(errors),
+            test_error=(f"{mean:.2f} ± {std:.2f}" if std is not None
+                        else f"{mean:.2f}" if mean is not None else ""),
+            mean=r2(mean), std=r2(std), best=r2(min(errors, default=None)),
+            paper_test_error=reported.error if reported else None,
+            paper_recipe=_paper_recipe(group, reported) if reported and reported.error else None,
+            paper_source=reported.source if reported else None))
+    columns = ["net", "params", "weights_M", "paper_params_M", "runs", "unfinished", "test_error",
+               "mean", "std", "best", "paper_test_error", "paper_recipe", "paper_source"]
+    return rows, _with_data(rows, _paper_columns(rows, columns))
