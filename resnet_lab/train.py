@@ -130,9 +130,9 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
         raise ConfigError(f"trainer settings cannot run here: {e}") from e
 
 
-def _announce(c, label, module, trainer, how, where, run_dir, data_source) -> None:
+def _announce(c, label, module, params, trainer, how, where, run_dir, data_source) -> None:
     t = c["trainer"]
-    print(f"resnet_lab: {label} on {c['data']['name']} ({count_params(module.model):,} parameters), {how}\n"
+    print(f"resnet_lab: {label} on {c['data']['name']} ({params:,} parameters), {how}\n"
           f"  {module.schedule.describe(t['max_steps'])}; batch {c['data']['batch_size']}; "
           f"{device_name(trainer.strategy.root_device)} x {trainer.world_size}; precision {t['precision']}\n"
           f"  data {data_source}\n  run directory {run_dir}\n  {where}", flush=True)
@@ -216,7 +216,7 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, start
     module = build_module(c, device, dm)
     params = count_params(module.model)
     if primary:
-        _announce(c, label, module, trainer, how, where, rd.path, dm.source)
+        _announce(c, label, module, params, trainer, how, where, rd.path, dm.source)
         rd.update_summary(device=device_name(device), world_size=trainer.world_size, params=params,
                           data_source=dm.source)
     try:
