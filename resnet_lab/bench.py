@@ -12,6 +12,9 @@ the machine only ever adds time, so the minimum is the least noisy estimate (on 
 CPU, repeats of the same 20 iterations differ by up to 15%). The table (images/s,
 ms per iteration, ratio, the projected time of the paper's 64k-iteration schedule) is printed
 and saved as CSV and Markdown with the device, the torch version and the settings.
+Each net is measured in every setting asked for (``--settings``): on a CPU by default fp32, bf16
+autocast, channels_last, both, and both compiled, the rows behind trainer=cpu's choice
+(resnet_lab.hardware); ``startup_s`` shows what compilation costs before the first timed iteration.
 ``--concurrent K`` measures the aggregate images/s of K such runs sharing one device.
 """
 
@@ -33,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 
+from . import hardware
 from .callbacks import format_duration
 from .compose import compose
 from .config import validate
@@ -49,21 +53,42 @@ from .train import (
 )
 
 PAPER_ITERATIONS = 64_000
-COLUMNS = ("net", "params", "batch", "lightning_img_s", "lightning_ms_it", "hand_img_s", "hand_ms_it",
-           "ratio", "schedule_64k")
+COLUMNS = ("net", "setting", "params", "batch", "lightning_img_s", "lightning_ms_it", "hand_img_s",
+           "hand_ms_it", "ratio", "startup_s", "schedule_64k")
+# A setting is its switches joined by "+": bf16 (autocast), channels_last, compile; fp32 is none of
+# them, auto is what trainer=cpu picks on this machine (resnet_lab.hardware).
+SWITCHES = ("bf16", "channels_last", "compile")
+CPU_SETTINGS = ("fp32", "bf16", "channels_last", "bf16+channels_last", "bf16+channels_last+compile")
+GPU_SETTINGS = ("bf16+channels_last",)  # trainer=gpu
+GPU_NETS = ("ResNet-20", "plain-20", "ResNet-56", "plain-56", "ResNet-110", "plain-110")
+# a CPU measures five settings: the CPU studies' nets keep `make bench` near 20 minutes there
+CPU_NETS = ("ResNet-20", "ResNet-56")
 
 
-def bench_config(net: str, args) -> dict:
+def setting_overrides(setting: str) -> list[str]:
+    """The trainer overrides of one ``--settings`` entry; an unknown switch is a ConfigError."""
+    if setting == "auto":
+        return ["trainer.precision=auto", "trainer.channels_last=auto", "trainer.compile=false"]
+    switches = set() if setting == "fp32" else set(setting.split("+"))
+    unknown = sorted(switches - set(SWITCHES))
+    if unknown:
+        raise ConfigError(f"--settings: {setting!r} is invalid; valid values: fp32, auto, or any of "
+                          f"{', '.join(SWITCHES)} joined by '+' (e.g. bf16+channels_last)")
+    return [f"trainer.precision={'bf16-mixed' if 'bf16' in switches else '32-true'}",
+            f"trainer.channels_last={'channels_last' in switches}",
+            f"trainer.compile={'compile' in switches}"]
+
+
+def bench_config(net: str, setting: str, args) -> dict:
     """A resolved run config for the benchmark: the real defaults, synthetic data, no logger,
     evaluation and checkpoints beyond the timed iterations."""
     steps = args.warmup + args.steps
     overrides = [
         f"net={net}", "data=synthetic", f"data.train_size={args.train_size}", "data.val_size=0",
         "data.test_size=100", f"data.batch_size={args.batch}", "logger=none",
-        f"trainer.accelerator={args.device}", f"trainer.precision={args.precision}",
+        f"trainer.accelerator={args.device}", *setting_overrides(setting),
         f"trainer.max_steps={steps}", f"trainer.eval_every={steps + 1}",
         f"trainer.ckpt_every={steps + 1}", f"trainer.log_every={args.log_every}",
-        f"trainer.channels_last={args.channels_last}", f"trainer.compile={args.compile}",
         "trainer.progress=none", "responses.enabled=false", "optim.warmup.enabled=false",
     ]
     cfg = compose(overrides)
@@ -77,10 +102,14 @@ def _sync(device: torch.device) -> None:
 
 
 class Timer(Callback):
-    """Wall time from the first timed iteration to the end of training."""
+    """Wall time from the first timed iteration to the end of training, and of the warm-up
+    iterations before it (compilation included)."""
 
     def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.end = warmup, None, None
+        self.warmup, self.begin, self.start, self.end = warmup, None, None, None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.begin = time.perf_counter()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if trainer.global_step == self.warmup:
@@ -92,8 +121,9 @@ class Timer(Callback):
         self.end = time.perf_counter()
 
 
-def time_lightning(c: dict, args, workdir: Path) -> float:
-    """Seconds for ``args.steps`` iterations through resnet_lab's Lightning path."""
+def time_lightning(c: dict, args, workdir: Path) -> tuple[float, float]:
+    """Seconds for ``args.steps`` iterations through resnet_lab's Lightning path, and for the
+    ``args.warmup`` iterations before them."""
     import lightning as L
 
     from .data import build_datamodule
@@ -104,9 +134,9 @@ def time_lightning(c: dict, args, workdir: Path) -> float:
     timer = Timer(args.warmup)
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
     trainer = build_trainer(c, run_dir, [MetricsRecord(run_dir)], [*build_callbacks(c), timer])
-    module = build_module(c, trainer.strategy.root_device, dm)
+    module = build_module(c, dm)
     trainer.fit(module, datamodule=dm)
-    return timer.end - timer.start
+    return timer.end - timer.start, timer.start - timer.begin
 
 
 def time_hand_loop(c: dict, args, device: torch.device) -> float:
@@ -116,13 +146,13 @@ def time_hand_loop(c: dict, args, device: torch.device) -> float:
     torch.manual_seed(c["seed"])
     dm = build_datamodule(c["data"], c["seed"])
     dm.place(device)
-    module = build_module(c, device, dm).to(device)
+    module = build_module(c, dm).to(device)
     model = module.model  # compiled in place when trainer.compile is on
     # the Lightning path's own optimizer and per-iteration lr scheduler: same groups and kernels
     configured = module.configure_optimizers()
     opt, scheduler = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
     stream = iter(dm.train_dataloader())
-    bf16 = str(c["trainer"]["precision"]).startswith("bf16")
+    bf16 = hardware.choose(c["trainer"]).precision.startswith("bf16")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     model.train()
     for i in range(args.warmup + args.steps):
@@ -147,35 +177,38 @@ def bench_device(args) -> torch.device:
     return torch.device("cuda" if gpu else "cpu")
 
 
-def measure(net: str, c: dict, args, workdir: Path) -> dict:
+def measure(net: str, setting: str, c: dict, args, workdir: Path) -> dict:
     device = bench_device(args)
-    lightning, hand = [], []
+    lightning, startup, hand = [], [], []
     for r in range(args.repeats):
         # alternate the order so that warm caches or clocks favour neither
         order = ("lightning", "hand") if r % 2 == 0 else ("hand", "lightning")
         for way in order:
             if way == "lightning":
-                lightning.append(time_lightning(c, args, workdir))
+                timed, first = time_lightning(c, args, workdir)
+                lightning.append(timed)
+                startup.append(first)
             else:
                 hand.append(time_hand_loop(c, args, device))
     images = args.steps * args.batch
     tl, th = min(lightning), min(hand)
     ms_it = 1000 * tl / args.steps
     return dict(
-        net=net, params=count_params(build_module(c, torch.device("cpu")).model), batch=args.batch,
+        net=net, setting=setting, params=count_params(build_module(c).model), batch=args.batch,
         lightning_img_s=round(images / tl, 1), lightning_ms_it=round(ms_it, 2),
         hand_img_s=round(images / th, 1), hand_ms_it=round(1000 * th / args.steps, 2),
         ratio=round(th / tl, 3),
+        # the first repeat's: compilation from a cold process (inductor's on-disk cache may be warm)
+        startup_s=round(startup[0], 2),
         schedule_64k=format_duration(PAPER_ITERATIONS * ms_it / 1000),
         device=device_name(device),
     )
 
 
-def concurrent(net: str, args, k: int) -> dict:
+def concurrent(net: str, setting: str, args, k: int) -> dict:
     """Aggregate images/s of ``k`` Lightning runs of ``net`` started together on one device."""
     cmd = [sys.executable, "-m", "resnet_lab.bench", "--worker", "--nets", net, "--device", args.device,
-           "--precision", args.precision, "--channels-last", str(args.channels_last),
-           "--compile", str(args.compile), "--batch", str(args.batch), "--steps", str(args.steps),
+           "--settings", setting, "--batch", str(args.batch), "--steps", str(args.steps),
            "--warmup", str(args.warmup), "--train-size", str(args.train_size),
            "--log-every", str(args.log_every)]
     env = dict(os.environ)
@@ -186,7 +219,7 @@ def concurrent(net: str, args, k: int) -> dict:
     results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     start, end = min(r["start"] for r in results), max(r["end"] for r in results)
     total = k * args.steps * args.batch
-    return dict(net=net, jobs=k, aggregate_img_s=round(total / (end - start), 1),
+    return dict(net=net, setting=setting, jobs=k, aggregate_img_s=round(total / (end - start), 1),
                 per_job_img_s=round(statistics.mean(r["img_s"] for r in results), 1))
 
 
@@ -194,7 +227,7 @@ def _worker(c: dict, args) -> None:
     """One of ``--concurrent`` K processes: time the Lightning path once, print JSON."""
     with tempfile.TemporaryDirectory() as d:
         t0 = time.time()
-        seconds = time_lightning(c, args, Path(d))
+        seconds, _ = time_lightning(c, args, Path(d))
         end = time.time()
     # the timed window is the last `seconds` of the process's work
     print(json.dumps({"start": end - seconds, "end": end, "img_s": args.steps * args.batch / seconds,
@@ -203,13 +236,14 @@ def _worker(c: dict, args) -> None:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--nets", type=lambda s: s.split(","),
-                   default="ResNet-20,plain-20,ResNet-56,plain-56,ResNet-110,plain-110".split(","),
-                   help="comma-separated nets (default: the paper's 20/56/110, plain and residual)")
+    p.add_argument("--nets", type=lambda s: s.split(","), default=None,
+                   help=f"comma-separated nets (default: {','.join(GPU_NETS)} on a GPU, "
+                        f"{','.join(CPU_NETS)} on a CPU)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
-    p.add_argument("--precision", default=None, help="32-true | bf16-mixed (default: bf16 on GPU, 32 on CPU)")
-    p.add_argument("--channels-last", default="auto", choices=["auto", "True", "False"])
-    p.add_argument("--compile", default="False", choices=["True", "False"])
+    p.add_argument("--settings", type=lambda s: s.split(","), default=None,
+                   help="comma-separated settings, each fp32, auto (trainer=cpu's choice) or switches "
+                        f"joined by '+' from {', '.join(SWITCHES)} (default: {','.join(CPU_SETTINGS)} "
+                        f"on a CPU, {','.join(GPU_SETTINGS)} on a GPU)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=None, help="timed iterations (default: 40 on CPU, 300 on GPU)")
     p.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default: 2 CPU, 50 GPU)")
@@ -223,7 +257,8 @@ def parse_args(argv=None):
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     gpu = bench_device(args).type == "cuda"
-    args.precision = args.precision or ("bf16-mixed" if gpu else "32-true")
+    args.settings = args.settings or list(GPU_SETTINGS if gpu else CPU_SETTINGS)
+    args.nets = args.nets or list(GPU_NETS if gpu else CPU_NETS)
     # 40 on a CPU: with 10, two identical paths scattered by up to ~8% here, more than the 3%
     # the Lightning path may cost (docs/benchmarks.md)
     args.steps = args.steps or (300 if gpu else 40)
@@ -235,36 +270,41 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     try:  # every net and setting checked before the first is measured
         args = parse_args(argv)
-        configs = [bench_config(net, args) for net in args.nets]
+        runs = [(net, setting, bench_config(net, setting, args)) for net in args.nets for setting in args.settings]
     except ResnetLabError as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         sys.exit(2)
     quiet_lightning()
     if args.worker:
-        return _worker(configs[0], args)
+        return _worker(runs[0][2], args)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for i, (net, c) in enumerate(zip(args.nets, configs, strict=True)):
-            print(f"[{i + 1}/{len(args.nets)}] {net}: {args.repeats} x {args.steps} timed iterations "
+        for i, (net, setting, c) in enumerate(runs):
+            print(f"[{i + 1}/{len(runs)}] {net}, {setting}: {args.repeats} x {args.steps} timed iterations "
                   f"each way ...", flush=True)
-            rows.append(measure(net, c, args, Path(workdir)))
+            rows.append(measure(net, setting, c, args, Path(workdir)))
             r = rows[-1]
             print(f"  lightning {r['lightning_img_s']} img/s, hand loop {r['hand_img_s']} img/s, "
-                  f"ratio {r['ratio']}", flush=True)
+                  f"ratio {r['ratio']}, startup {r['startup_s']} s", flush=True)
     device = rows[0]["device"]
+    auto = hardware.choose({"accelerator": args.device, "precision": "auto", "channels_last": "auto"})
     settings = (f"device {device}; torch {torch.__version__}; python {platform.python_version()}; "
-                f"precision {args.precision}; channels_last {args.channels_last}; compile {args.compile}; "
                 f"batch {args.batch}; {args.steps} timed iterations after {args.warmup} warm-up, fastest "
                 f"of {args.repeats}; log_every {args.log_every}")
-    notes = (f"{settings}.\n\nratio = hand-loop time / Lightning time (1.0 = no overhead), each "
-             f"way's fastest repeat. "
+    notes = (f"{settings}.\n\nsetting: fp32 = 32-bit NCHW; bf16 = bf16 autocast; channels_last = "
+             f"channels-last tensors; compile = torch.compile (inductor). Here `auto` "
+             f"(trainer=cpu) picks precision {auto.precision}, "
+             f"{'channels_last' if auto.channels_last else 'NCHW'} ({auto.why}). "
+             f"ratio = hand-loop time / Lightning time (1.0 = no overhead), each "
+             f"way's fastest repeat. startup_s = the Lightning path's {args.warmup} untimed first "
+             f"iterations in its first repeat, compilation included. "
              f"schedule_64k = 64,000 iterations (the paper's CIFAR schedule) at the Lightning path's "
              f"speed, training only.")
     if args.concurrent:
-        conc = [concurrent(net, args, args.concurrent) for net in args.nets[:1]]
+        conc = [concurrent(args.nets[0], args.settings[0], args, args.concurrent)]
         notes += "\n\n" + "\n".join(
-            f"{r['jobs']} concurrent {r['net']} runs on one device: {r['aggregate_img_s']} img/s "
-            f"in aggregate ({r['per_job_img_s']} img/s each)." for r in conc)
+            f"{r['jobs']} concurrent {r['net']} runs ({r['setting']}) on one device: "
+            f"{r['aggregate_img_s']} img/s in aggregate ({r['per_job_img_s']} img/s each)." for r in conc)
     write_table(rows, COLUMNS, args.out, title=f"Training throughput, {device}", notes=notes)
     print(settings)
 

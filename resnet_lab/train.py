@@ -22,7 +22,7 @@ import torch
 from lightning.fabric.utilities.rank_zero import _get_rank
 from omegaconf import DictConfig, OmegaConf
 
-from . import ddp
+from . import ddp, hardware
 from .callbacks import PeriodicCheckpoint, format_duration
 from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
@@ -76,7 +76,7 @@ def _resume_point(rd: RunDir, ckpt_path: str | None) -> tuple[str | None, int | 
 
 def _sync_batchnorm(t: Mapping[str, Any]) -> bool:
     """``auto``: on for multi-GPU DDP. torch's SyncBatchNorm has no CPU kernel."""
-    on_gpu = t["accelerator"] in ("gpu", "cuda") or (t["accelerator"] == "auto" and torch.cuda.is_available())
+    on_gpu = hardware.uses_gpu(t)
     if t["sync_batchnorm"] == "auto":
         return on_gpu and ddp.world_size(t) > 1
     if t["sync_batchnorm"] and not on_gpu:
@@ -114,7 +114,7 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
     try:
         return L.Trainer(
             accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
-            strategy=t["strategy"], sync_batchnorm=_sync_batchnorm(t), precision=str(t["precision"]),
+            strategy=t["strategy"], sync_batchnorm=_sync_batchnorm(t), precision=hardware.choose(t).precision,
             # one endless epoch; iterations are the unit of every schedule
             max_steps=t["max_steps"], max_epochs=-1,
             val_check_interval=t["eval_every"], check_val_every_n_epoch=None, num_sanity_val_steps=0,
@@ -131,10 +131,11 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
 
 
 def _announce(c, label, module, params, trainer, how, where, run_dir, data_source) -> None:
-    t = c["trainer"]
+    t, n = c["trainer"], hardware.choose(c["trainer"])
     print(f"resnet_lab: {label} on {c['data']['name']} ({params:,} parameters), {how}\n"
           f"  {module.schedule.describe(t['max_steps'])}; batch {c['data']['batch_size']}; "
-          f"{device_name(trainer.strategy.root_device)} x {trainer.world_size}; precision {t['precision']}\n"
+          f"{device_name(trainer.strategy.root_device)} x {trainer.world_size}\n"
+          f"  precision {n.precision}, {'channels_last' if n.channels_last else 'NCHW'} ({n.why})\n"
           f"  data {data_source}\n  run directory {run_dir}\n  {where}", flush=True)
 
 
@@ -190,13 +191,13 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
         finish_wandb(failed)
 
 
-def build_module(c: Mapping[str, Any], device: torch.device, dm=None):
-    """The LightningModule of a resolved config, for ``device``; ``channels_last: auto`` is on
-    for GPUs, and the data module then hands out channels-last batches too."""
+def build_module(c: Mapping[str, Any], dm=None):
+    """The LightningModule of a resolved config; with channels_last (see
+    ``hardware.choose``) the data module hands out channels-last batches too."""
     from .module import ResNetModule, logs_top5_error
 
     t = c["trainer"]
-    channels_last = t["channels_last"] if t["channels_last"] != "auto" else device.type == "cuda"
+    channels_last = hardware.choose(t).channels_last
     module = ResNetModule(
         c["model"], c["optim"], log_every=t["log_every"],
         top5=logs_top5_error(c["data"]),
@@ -213,12 +214,12 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, start
     L.seed_everything(c["seed"], workers=True, verbose=False)
     trainer = build_trainer(c, rd.path, loggers, callbacks)
     device = trainer.strategy.root_device
-    module = build_module(c, device, dm)
+    module = build_module(c, dm)
     params = count_params(module.model)
     if primary:
         _announce(c, label, module, params, trainer, how, where, rd.path, dm.source)
         rd.update_summary(device=device_name(device), world_size=trainer.world_size, params=params,
-                          data_source=dm.source)
+                          data_source=dm.source, **hardware.choose(c["trainer"]).record())
     try:
         trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
     except SystemExit:

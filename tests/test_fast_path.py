@@ -13,7 +13,8 @@ from resnet_lab.module import sgd_kernels
 from resnet_lab.records import read_metrics
 from resnet_lab.train import device_name, resolved, train
 
-BASE = ["data=synthetic", "trainer=cpu", "logger=none", "trainer.progress=none", "model.depth=8",
+# fp32 NCHW named outright: trainer=cpu would pick bf16 and channels_last on a CPU that has them
+BASE = ["data=synthetic", "trainer=cpu", "trainer.precision=32-true", "trainer.channels_last=false", "logger=none", "trainer.progress=none", "model.depth=8",
         "data.train_size=1000", "data.val_size=200", "data.test_size=400", "data.batch_size=64",
         "trainer.max_steps=90", "trainer.eval_every=30", "trainer.log_every=10",
         "optim.milestones=[45,70]", "responses.enabled=false"]
@@ -98,10 +99,9 @@ def test_compile_does_not_hide_errors_that_are_not_the_compilers(tmp_path, monke
 
 def test_bench_compile_true_measures_the_compiled_net(tmp_path, capsys, monkeypatch):
     _compile_with(monkeypatch, "eager")  # dynamo traces for real; no minutes of inductor codegen
-    bench_main(["--nets", "ResNet-8", "--compile", "True", "--steps", "2", "--warmup", "1",
+    bench_main(["--nets", "ResNet-8", "--settings", "compile", "--steps", "2", "--warmup", "1",
                 "--repeats", "1", "--batch", "32", "--train-size", "256", "--out", str(tmp_path / "bench")])
-    assert "compile True" in (tmp_path / "bench.md").read_text()
-    assert (tmp_path / "bench.csv").read_text().splitlines()[1].startswith("ResNet-8,")
+    assert (tmp_path / "bench.csv").read_text().splitlines()[1].startswith("ResNet-8,compile,")
 
 
 @pytest.mark.slow
@@ -110,24 +110,38 @@ def test_torch_compile_gives_the_same_curves(tmp_path, reference):
 
 
 def test_benchmark_prints_and_saves_its_table(tmp_path, capsys):
-    bench_main(["--nets", "ResNet-8,plain-8", "--steps", "2", "--warmup", "1", "--repeats", "1",
-                "--batch", "32", "--train-size", "256", "--out", str(tmp_path / "bench")])
+    bench_main(["--nets", "ResNet-8,plain-8", "--settings", "fp32", "--steps", "2", "--warmup", "1",
+                "--repeats", "1", "--batch", "32", "--train-size", "256", "--out", str(tmp_path / "bench")])
     out = capsys.readouterr().out
     assert "lightning_img_s" in out and "hand_img_s" in out and "ratio" in out
     rows = (tmp_path / "bench.csv").read_text().splitlines()
-    assert rows[0].startswith("net,params,batch,lightning_img_s")
-    assert len(rows) == 3 and rows[1].startswith("ResNet-8,")
+    assert rows[0].startswith("net,setting,params,batch,lightning_img_s")
+    assert len(rows) == 3 and rows[1].startswith("ResNet-8,fp32,")
     md = (tmp_path / "bench.md").read_text()
     assert f"device {device_name(torch.device('cpu'))};" in md  # the machine measured, by name
     assert "torch " + torch.__version__ in md
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU's default settings")
+def test_bench_on_a_cpu_measures_every_setting_in_one_run(tmp_path, capsys, monkeypatch):
+    _compile_with(monkeypatch, "eager")  # the compile row traces for real, without inductor's minutes
+    bench_main(["--nets", "ResNet-8", "--device", "cpu", "--steps", "2", "--warmup", "1", "--repeats", "1",
+                "--batch", "32", "--train-size", "256", "--out", str(tmp_path / "bench")])
+    rows = [line.split(",") for line in (tmp_path / "bench.csv").read_text().splitlines()]
+    header = rows[0]
+    settings = [r[header.index("setting")] for r in rows[1:]]
+    assert settings == ["fp32", "bf16", "channels_last", "bf16+channels_last", "bf16+channels_last+compile"]
+    assert all(float(r[header.index("lightning_img_s")]) > 0 and float(r[header.index("startup_s")]) >= 0
+               for r in rows[1:])
+    assert "`auto` (trainer=cpu) picks precision" in (tmp_path / "bench.md").read_text()
+
+
 def test_bench_measures_concurrent_runs_in_aggregate(tmp_path, capsys):
-    bench_main(["--nets", "ResNet-8", "--steps", "2", "--warmup", "1", "--repeats", "1", "--batch", "32",
+    bench_main(["--nets", "ResNet-8", "--settings", "fp32", "--steps", "2", "--warmup", "1", "--repeats", "1", "--batch", "32",
                 "--train-size", "256", "--concurrent", "2", "--out", str(tmp_path / "bench")])
     md = (tmp_path / "bench.md").read_text()
     line = next(x for x in md.splitlines() if "concurrent" in x)
-    match = re.search(r"2 concurrent ResNet-8 runs on one device: ([0-9.]+) img/s in aggregate "
+    match = re.search(r"2 concurrent ResNet-8 runs \(fp32\) on one device: ([0-9.]+) img/s in aggregate "
                       r"\(([0-9.]+) img/s each\)", line)
     assert match, line
     assert float(match.group(1)) > 0 and float(match.group(2)) > 0
@@ -136,6 +150,8 @@ def test_bench_measures_concurrent_runs_in_aggregate(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--nets", "ResNet-20,foo"], r"net='foo' is invalid; valid values: plain-<depth> or ResNet-<depth>"),
     (["--nets", "ResNet-21"], r"model.depth=21 is invalid; valid values: 6n\+2"),
+    (["--settings", "fp32,bf17"], r"--settings: 'bf17' is invalid; valid values: fp32, auto, or any of bf16, "
+                                  r"channels_last, compile joined by '\+'"),
     pytest.param(["--device", "gpu"], r"--device gpu: no CUDA GPU is visible here; valid values: auto, cpu",
                  marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible")),
 ])

@@ -57,7 +57,7 @@ def optional(rule: Rule) -> Rule:
 
 
 AUTO_OR_BOOL = one_of("auto", True, False)
-PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
+PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
 TRAIN_IMAGES = {"cifar10": ("CIFAR-10", 50_000), "fashion_mnist": ("Fashion-MNIST", 60_000)}
 DEPTHS = {  # by model family
     "cifar": Rule("6n+2 for any n >= 1 (the paper uses 20, 32, 44, 56, 110, 1202), "
