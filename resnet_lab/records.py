@@ -23,6 +23,7 @@ from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
 from .config import NOT_RESULTS  # the result-neutral keys, also kept out of sweep job names
+from .config.schema import shared_model_defaults
 from .errors import RunDirError
 
 CONFIG, METRICS, SUMMARY, CHECKPOINTS = "config.yaml", "metrics.csv", "summary.json", "checkpoints"
@@ -96,6 +97,9 @@ class RunDir:
             return
         a = {k: v for k, v in flatten(old).items() if _is_result_key(k)}
         b = {k: v for k, v in flatten(cfg).items() if _is_result_key(k)}
+        if "model" in old:  # model fields newer than the record: the older code built their default
+            for k, v in shared_model_defaults().items():
+                a.setdefault(f"model.{k}", v)
         diffs = [k for k in sorted(set(a) | set(b)) if a.get(k, "<unset>") != b.get(k, "<unset>")]
         if diffs:
             shown = "; ".join(f"{k}: {a.get(k, '<unset>')!r} there, {b.get(k, '<unset>')!r} here"

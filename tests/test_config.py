@@ -17,7 +17,7 @@ from .conftest import FAST, ROOT, run_py
 
 # The follow-ups' model keys at the values that leave a net as the 2015 paper has it
 PAPERS_UNITS = dict(block="original", width=1, dropout=0.0, cardinality=1, base_width=64,
-                    bottleneck=False, stride_in="1x1")
+                    bottleneck=False, stride_in="1x1", shortcut_pad="end", zero_init_residual=False)
 
 
 def test_default_config_is_the_papers_cifar_recipe():
@@ -38,6 +38,20 @@ def test_fashion_mnist_feeds_a_one_channel_stem():
     c = resolved(compose(["data=fashion_mnist"]))
     validate(c)
     assert c["model"]["in_channels"] == 1 and c["data"]["val_size"] == 5000
+
+
+def test_fashion_mnist_may_feed_a_three_channel_stem():
+    c = resolved(compose(["data=fashion_mnist", "data.channels=3"]))
+    validate(c)
+    assert c["model"]["in_channels"] == 3
+    assert build_model(c["model"]).conv1.in_channels == 3
+
+
+def test_the_papers_open_choices_are_model_options():
+    c = resolved(compose(["net=ResNet-56", "model.shortcut_pad=both", "model.zero_init_residual=true"]))
+    validate(c)
+    assert (c["model"]["shortcut_pad"], c["model"]["zero_init_residual"]) == ("both", True)
+    assert c["run_name"] == "cifar10-ResNet-56-s0"
 
 
 def test_imagenet_recipe():
@@ -102,6 +116,14 @@ def test_model_api_fills_in_the_families_defaults():
     ("seed=-1", r"seed=-1"),
     ("data=cifar100", r"data='cifar100' is invalid; valid values: cifar10, fashion_mnist, imagenet, synthetic"),
     ("model.residual=false model.shortcut=C", r"plain nets have no shortcuts"),
+    ("net=plain-56 model.zero_init_residual=true",
+     r"^model\.zero_init_residual=True is invalid; valid values: false with model\.residual=false "
+     r"\(.*\); true needs model\.residual=true\.$"),
+    ("net=preact-ResNet-56 model.zero_init_residual=true",
+     r"model\.zero_init_residual=True .*false with model\.block=preact"),
+    ("model.shortcut_pad=middle", r"model\.shortcut_pad='middle' is invalid; valid values: end, both\.$"),
+    ("data=fashion_mnist data.channels=2",
+     r"^data\.channels=2 is invalid; valid values: 1, 3 with data=fashion_mnist\.$"),
     ("model.num_classes=100", r"model\.num_classes=100 .*data\.num_classes"),
     # the ImageNet nets take 32x32 images (smoke_imagenet), the CIFAR nets not 224x224 ImageNet
     ("data=imagenet", r"model='cifar' .*data=imagenet needs model=imagenet"),
@@ -164,7 +186,7 @@ def test_a_key_added_with_plus_must_exist_too(override, message):
 @pytest.mark.parametrize("overrides,key,valid", [
     ("data=synthetic +data.scale_range=[256,480]", "data.scale_range", "seed, split_seed, test_size"),
     ("data=imagenet model=imagenet +data.augment.pad=0", "data.augment", "test_scales, val_resize"),
-    ("model=imagenet +model.bottleneck=true", "model.bottleneck", "residual, shortcut, stride_in"),
+    ("model=imagenet +model.bottleneck=true", "model.bottleneck", "shortcut, shortcut_pad, stride_in"),
     ("logger=csv +logger.project=x", "logger.project", "name."),
 ])
 def test_a_key_of_another_option_names_the_chosen_options_keys(overrides, key, valid):

@@ -11,9 +11,12 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from resnet_lab.compose import compose
+from resnet_lab.config import validate
 from resnet_lab.data import (
     EvalBatches,
     ImageFolderDataModule,
+    InMemoryDataModule,
     Normalizer,
     TrainStream,
     draw_augmentation,
@@ -25,6 +28,8 @@ from resnet_lab.data import (
 )
 from resnet_lab.data.pipeline import seeded_generator
 from resnet_lab.errors import DataCorruptError, DataNotFoundError
+from resnet_lab.models import build_model
+from resnet_lab.train import resolved
 
 from .conftest import FMNIST_DIR, image_folder, needs_fmnist
 
@@ -247,6 +252,28 @@ def test_fashion_mnist_truncated_file_is_a_clear_error(tmp_path):
 def test_fashion_mnist_missing_says_where(tmp_path):
     with pytest.raises(DataNotFoundError, match="dataset-fashion-mnist.*IDX files"):
         load_fashion_mnist(tmp_path / "none", [], download=False)
+
+
+def test_fashion_mnist_channels_3_replicates_the_normalized_gray_images(tmp_path):
+    """data.channels=3: batches of 3 identical channels, each the 1-channel batch, and a
+    3-channel stem."""
+    _write_fmnist(tmp_path / "fm", compress=False, n_train=40, n_test=20)
+    batches = {}
+    for channels in (1, 3):
+        c = resolved(compose(["data=fashion_mnist", f"data.channels={channels}",
+                              f"data.root={tmp_path / 'fm'}", "data.system_dirs=[]",
+                              "data.download=false", "data.val_size=8", "data.batch_size=16",
+                              "data.eval_batch_size=10"]))
+        validate(c)
+        assert build_model(c["model"]).conv1.in_channels == channels
+        dm = InMemoryDataModule(c["data"], seed=0)
+        dm.place(torch.device("cpu"))
+        loaders = [dm.train_dataloader(), dm.val_dataloader()[0], dm.test_dataloader()]
+        batches[channels] = [next(iter(loader))[0] for loader in loaders]
+    for one, three in zip(batches[1], batches[3], strict=True):
+        assert one.shape[1] == 1 and three.shape[1] == 3 and three.is_contiguous()
+        for k in range(3):
+            assert torch.equal(three[:, k], one[:, 0])
 
 
 @needs_fmnist

@@ -109,6 +109,8 @@ def test_unknown_model_key_names_nearest_option():
     ("imagenet", "stride_in", "2x2", "1x1, 3x3"),
     ("cifar", "num_classes", 1, ">= 2"),
     ("cifar", "init_mode", "xavier", "fan_out, fan_in"),
+    ("cifar", "shortcut_pad", "middle", "end, both"),
+    ("cifar", "zero_init_residual", "maybe", "true, false"),
 ])
 def test_bad_model_values_name_option_and_valid_values(family, option, value, match):
     cfg = dict(family=family, depth=20 if family == "cifar" else 18)
@@ -125,6 +127,25 @@ def test_option_a_zero_pads_and_subsamples():
     assert torch.equal(y[:, :16], x[:, :, ::2, ::2])
     assert torch.count_nonzero(y[:, 16:]) == 0
     assert count_params(sc) == 0
+
+
+def test_option_a_pads_both_sides_with_shortcut_pad_both():
+    x = torch.randn(2, 16, 8, 8)
+    y = ZeroPadShortcut(16, 32, 2, pad="both")(x)
+    assert y.shape == (2, 32, 4, 4)
+    assert torch.equal(y[:, 8:24], x[:, :, ::2, ::2])  # the identity in the middle channels
+    assert torch.count_nonzero(y[:, :8]) == 0 and torch.count_nonzero(y[:, 24:]) == 0
+    odd = ZeroPadShortcut(3, 8, 1, pad="both")(x[:, :3])  # 5 zero channels: 2 before, 3 after
+    assert torch.equal(odd[:, 2:5], x[:, :3]) and torch.count_nonzero(odd[:, :2]) == 0
+    assert torch.count_nonzero(odd[:, 5:]) == 0
+
+
+def test_shortcut_pad_reaches_option_a_and_is_ignored_by_b():
+    pads = {m.pad for m in cifar(20, shortcut_pad="both").modules() if isinstance(m, ZeroPadShortcut)}
+    assert pads == {"both"}
+    assert {m.pad for m in cifar(20).modules() if isinstance(m, ZeroPadShortcut)} == {"end"}
+    b = cifar(20, shortcut="B", shortcut_pad="both")  # no zero channels to place: no error
+    assert count_params(b) == count_params(cifar(20, shortcut="B"))
 
 
 def silence_residual_branches(model):
@@ -158,6 +179,27 @@ def test_he_initialisation():
     conv = m.layer3[0].conv2  # 64 -> 64, 3x3: fan_out = 64 * 9
     assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / (64 * 9)), rel=0.05)
     assert torch.all(m.layer3[0].bn2.weight == 1) and torch.all(m.layer3[0].bn2.bias == 0)
+
+
+@pytest.mark.parametrize("make,size", [
+    (lambda **kw: cifar(20, **kw), 32),                                  # basic, option A
+    (lambda **kw: cifar(11, shortcut="B", bottleneck=True, **kw), 32),   # bottleneck, option B
+    (lambda **kw: imagenet(18, **kw), 64),                               # basic, option B
+])
+def test_zero_init_residual_starts_every_unit_as_the_identity(make, size):
+    m = make(zero_init_residual=True)
+    units = [u for u in m.modules() if isinstance(u, Block)]
+    assert all(torch.all(u.last_bn.weight == 0) for u in units)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for u in units:  # in training mode too: a zero scale makes the branch exactly 0
+            x = torch.randn(2, u.conv1.in_channels, 8, 8)
+            identity = x if u.downsample is None else u.downsample(x)
+            assert torch.allclose(u(x.clone()), torch.relu(identity))
+        x1, x2 = torch.randn(2, 3, size, size).chunk(2)
+        assert not torch.allclose(m(x1), m(x2))  # the net still sees its input
+    # the paper's init, the default: every BN scale starts at 1
+    assert all(torch.all(u.last_bn.weight == 1) for u in make().modules() if isinstance(u, Block))
 
 
 def test_fashion_mnist_stem_takes_one_channel():
@@ -459,6 +501,11 @@ def test_imagenet_names_read_back(name, family):
     (dict(depth=20, dropout=1.0), r"model\.dropout=1\.0 is invalid; valid values: a number in \[0, 1\)"),
     (dict(depth=20, width=0), r"model\.width=0 is invalid; valid values: an integer >= 1"),
     (dict(depth=26, width=10, residual=False, shortcut="B"), r"plain nets have no shortcuts"),
+    (dict(depth=56, residual=False, zero_init_residual=True),
+     r"^model\.zero_init_residual=True is invalid; valid values: false with model\.residual=false .*"
+     r"true needs model\.residual=true\.$"),
+    (dict(depth=20, block="preact", zero_init_residual=True),
+     r"^model\.zero_init_residual=True is invalid; valid values: false with model\.block=preact"),
 ])
 def test_bad_combinations_name_the_valid_values(cfg, match):
     with pytest.raises(ConfigError, match=match) as e:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ..data.imagenet import TEST_MODES
 from ..errors import invalid
-from ..models.blocks import BLOCKS, SHORTCUTS, Bottleneck
+from ..models.blocks import BLOCKS, SHORTCUT_PADS, SHORTCUTS, Bottleneck
 from ..models.imagenet import STAGES
 from .resolvers import NET_HINT, parse_net
 
@@ -59,6 +59,9 @@ def optional(rule: Rule) -> Rule:
 AUTO_OR_BOOL = one_of("auto", True, False)
 PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
 TRAIN_IMAGES = {"cifar10": ("CIFAR-10", 50_000), "fashion_mnist": ("Fashion-MNIST", 60_000)}
+# The stem's input channels a data set can give: Fashion-MNIST's gray images as they are (1) or
+# replicated to 3 identical channels (the data module does it after normalization).
+CHANNELS = {"fashion_mnist": one_of(1, 3), "cifar10": one_of(3)}
 DEPTHS = {  # by model family
     "cifar": Rule("6n+2 for any n >= 1 (the paper uses 20, 32, 44, 56, 110, 1202), "
                   "or 9n+2 with model.bottleneck=true",
@@ -78,6 +81,7 @@ RULES: dict[str, Rule] = {
     "model.num_classes": at_least(2),
     "model.in_channels": at_least(1),
     "model.init_mode": one_of("fan_out", "fan_in"),
+    "model.shortcut_pad": one_of(*SHORTCUT_PADS),
     "model.block": one_of(*BLOCKS),
     "model.width": at_least(1),
     "model.dropout": in_range(0, 1, hi_open=True),
@@ -167,8 +171,9 @@ def valid_values(option: str, group_option: str | None = None) -> str | None:
 
 
 def check_model(m: Mapping) -> None:
-    """The depths each family has (CIFAR's bottleneck nets: 9n+2), no projection shortcuts in a
-    plain net, no width on ImageNet nets, and grouped 3x3s only in bottlenecks."""
+    """The depths each family has (CIFAR's bottleneck nets: 9n+2), no projection shortcuts and
+    no zero-initialized residual branches in a plain net (nor in pre-activation units), no
+    width on ImageNet nets, and grouped 3x3s only in bottlenecks."""
     depths = CIFAR_BOTTLENECK_DEPTHS if m.get("bottleneck") else DEPTHS[m["family"]]
     if not depths.ok(m["depth"]):
         raise invalid("model.depth", m["depth"], depths.valid)
@@ -176,6 +181,15 @@ def check_model(m: Mapping) -> None:
         # B/C would silently add projection layers that a "plain" net in the paper does not have
         raise invalid("model.shortcut", m["shortcut"],
                       "A with model.residual=false (plain nets have no shortcuts)")
+    if m["zero_init_residual"] and not m["residual"]:
+        # zero scales at the end of each plain unit would zero every unit's output: a constant net
+        raise invalid("model.zero_init_residual", True,
+                      "false with model.residual=false (plain nets have no identity path, so "
+                      "zeroed units would make the output constant); true needs model.residual=true")
+    if m["zero_init_residual"] and m["block"] == "preact":
+        raise invalid("model.zero_init_residual", True,
+                      "false with model.block=preact (a pre-activation branch ends in a conv, not "
+                      "a BN); true needs model.block=original")
     imagenet = m["family"] == "imagenet"
     if imagenet and m["width"] != 1:
         raise invalid("model.width", m["width"], "1 on ImageNet nets (they widen inside their "
@@ -200,6 +214,9 @@ def check_data(d: Mapping) -> None:
         raise invalid("data.val_resize", d["val_resize"], f"at least data.image_size ({d['image_size']})")
     if "train_size" in d and d["train_size"] < d["batch_size"]:
         raise invalid("data.train_size", d["train_size"], f"at least data.batch_size ({d['batch_size']})")
+    if d["name"] in CHANNELS and not CHANNELS[d["name"]].ok(d["channels"]):
+        raise invalid("data.channels", d["channels"],
+                      f"{CHANNELS[d['name']].valid} with data={d['name']}")
     if d["name"] in TRAIN_IMAGES:
         what, n = TRAIN_IMAGES[d["name"]]
         if d["val_size"] >= n:

@@ -31,6 +31,16 @@ class ModelConfig:
     num_classes: int = MISSING
     in_channels: int = 3
     init_mode: str = "fan_out"  # He init; the paper does not say fan_in or fan_out (torchvision: fan_out)
+    # Option A's zero channels: appended after the input channels (end) or half before, half after
+    # (both, as many CIFAR re-implementations). The paper does not say; the zeros are the same
+    # either way, so the choice only changes which random weights meet the identity, i.e. acts
+    # like a seed change. Shortcuts B and C have no zero channels and ignore it.
+    shortcut_pad: str = "end"
+    # true: the last BN of each residual branch starts at scale 0, so each unit starts as the
+    # identity (Goyal et al. 2017; torchvision's zero_init_residual). The paper's: every BN scale
+    # starts at 1. Residual nets of original units only (a plain net would start constant; a
+    # pre-activation branch ends in a conv).
+    zero_init_residual: bool = False
     # Beyond the paper; these defaults leave every net as the paper has it.
     block: str = "original"     # original (conv-BN-ReLU) or preact (BN-ReLU-conv, He et al. 2016)
     width: int = 1              # WRN's widening factor k of the stages (CIFAR only)
@@ -262,6 +272,12 @@ def typed(c: Mapping) -> DictConfig:
     if missing:
         raise ConfigError(f"{missing[0]} has no value; set it with {missing[0]}=<value>.")
     return tree
+
+
+def shared_model_defaults() -> dict[str, Any]:
+    """The model fields every family defaults alike (ModelConfig's). A record written before
+    one of them existed reads as its default: that is what the older code built."""
+    return {f.name: f.default for f in fields(ModelConfig) if f.default is not MISSING}
 
 
 def keys(schema: type = Config, prefix: str = "") -> Iterator[str]:

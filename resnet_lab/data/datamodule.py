@@ -40,6 +40,20 @@ def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, split_seed:
     return x[train], y[train], x[val], y[val]
 
 
+class Replicated:
+    """A normalizer whose 1-channel output is repeated to ``channels`` identical channels
+    (``data.channels=3`` for Fashion-MNIST, as torchvision's Grayscale(num_output_channels=3)).
+    The data set stays one channel in memory; each batch is augmented and normalized as one
+    channel, then expanded (the loaders make it contiguous, one copy per batch)."""
+
+    def __init__(self, normalizer: Normalizer, channels: int) -> None:
+        self.normalizer, self.channels = normalizer, channels
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.normalizer(images)
+        return x.expand(-1, self.channels, -1, -1)
+
+
 class InMemoryDataModule(L.LightningDataModule):
     """CIFAR-10, Fashion-MNIST or synthetic data held as one uint8 tensor (see ``pipeline``).
     ``source`` (after ``load``) says where the images came from: the directory actually read.
@@ -89,6 +103,11 @@ class InMemoryDataModule(L.LightningDataModule):
         arrays = self.load()
         self.device = device
         self.normalizer = Normalizer(arrays["train"][0], self.cfg["normalize"]).to(device)
+        stored, wanted = arrays["train"][0].shape[1], self.cfg["channels"]
+        if wanted != stored:
+            if stored != 1:
+                raise ValueError(f"{stored}-channel images cannot be given as {wanted} channels")
+            self.normalizer = Replicated(self.normalizer, wanted)
         self.on_device = {k: (x.to(device), y.to(device)) for k, (x, y) in arrays.items()}
 
     # ---------------------------------------------------------------- loaders

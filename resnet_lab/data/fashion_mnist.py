@@ -1,5 +1,6 @@
 """Fashion-MNIST from its IDX files: Debian's dataset-fashion-mnist package, `data.root`, or a
-torchvision download, in that order. Images are zero-padded from 28x28 to 32x32."""
+torchvision download, in that order. Images are zero-padded from 28x28 to 32x32, one channel
+(``data.channels=3``: the data module repeats it after normalization, ``datamodule.Replicated``)."""
 
 from __future__ import annotations
 

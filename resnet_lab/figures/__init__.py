@@ -1,10 +1,12 @@
-"""The paper's figures (1, 4, 6, 7) and tables (6, and 3: shortcuts) drawn from run records, a
-sweep directory on disk or a W&B group; ``python -m resnet_lab.figures`` (see ``cli``).
+"""The paper's figures (1, 4, 6, 7) and tables (6, and 3: shortcuts), and an ablation sweep's
+table (switches), drawn from run records, a sweep directory on disk or a W&B group;
+``python -m resnet_lab.figures`` (see ``cli``).
 
     runs      the Run record, from disk (load_sweep) or W&B (load_wandb); one run per net (pick)
     recipes   a run's recipe; duplicates across sources; mixed recipes refused; the paper's recipes
     curves    drawing: error against iterations, layer responses, axes helpers
     tables    Table 6 and Table 3 rows, the parameter count of a run
+    switches  an ablation sweep's runs side by side: their switches (config keys), early loss peak
     captions  the ``<name>.md`` beside every output: data, which images each curve's points are
     outputs   OUTPUTS, what each output is about and how it is made; draw, render
     cli       the command line
@@ -17,12 +19,14 @@ that make them (``outputs``: which run is a net's curve; ``curves``: x unit and 
 from .captions import caption, run_rows
 from .cli import main
 from .curves import draw_curves, draw_responses, moving_average, x_label, x_unit, y_range
-from .outputs import OUTPUTS, Output, draw, render, select
+from .outputs import ON_REQUEST, OUTPUTS, Output, draw, output, render, select
 from .runs import SERIES, FiguresError, Run, load_sweep, load_wandb, pick
+from .switches import early_peak, find_switches, switch_rows
 from .tables import params, shortcut_rows, table6_rows
 
 __all__ = [
-    "OUTPUTS", "SERIES", "FiguresError", "Output", "Run", "caption", "draw", "draw_curves",
-    "draw_responses", "load_sweep", "load_wandb", "main", "moving_average", "params", "pick",
-    "render", "run_rows", "select", "shortcut_rows", "table6_rows", "x_label", "x_unit", "y_range",
+    "ON_REQUEST", "OUTPUTS", "SERIES", "FiguresError", "Output", "Run", "caption", "draw",
+    "draw_curves", "draw_responses", "early_peak", "find_switches", "load_sweep", "load_wandb",
+    "main", "moving_average", "output", "params", "pick", "render", "run_rows", "select",
+    "shortcut_rows", "switch_rows", "table6_rows", "x_label", "x_unit", "y_range",
 ]

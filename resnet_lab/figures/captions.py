@@ -2,7 +2,8 @@
 curve's points come from and what the training error is, the sources and devices, every run
 with its final errors (``used``: drawn or tabulated), the paper's nets that are missing or did
 not finish, duplicates and mixed recipes, and, for the tables, whether the paper's numbers stand
-beside ours (and why not) and the warm-up rule each run used, so that no output is read without
+beside ours (and why not), the warm-up rule each run used (Table 6), the switches and
+iterations of an ablation's runs (``switches``), so that no output is read without
 knowing what went into it."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .. import paper
 from ..tables import markdown_table
 from .recipes import paper_mismatches, run_name
 from .runs import Run, data_sets
+from .switches import switch_lines, switch_rows
 from .tables import r2, shortcut_rows, table6_rows, warmup_rule
 
 if TYPE_CHECKING:
@@ -187,7 +189,9 @@ def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequ
     missing; ``notes``: duplicates and mixed recipes found when the sources were merged."""
     devices = ", ".join(f"{d} ({n} run{'s' * (n > 1)})"
                         for d, n in sorted(Counter(r.device for r in runs).items()))
-    how = ("`used` marks the finished runs, whose final errors the table reports." if out.table
+    how = ("`used`: every run, unfinished ones too (status) with their last logged values."
+           if out.per_run else
+           "`used` marks the finished runs, whose final errors the table reports." if out.table
            else "Curves: one run per net, the lowest finished seed (else the lowest seed); all "
            "runs are listed below, `used` marks the ones drawn.")
     if smooth > 1:
@@ -196,7 +200,7 @@ def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequ
     missing = [n for n in out.expected if n not in present]
     gaps = [f"- Not in these records (the paper's nets for this output): {', '.join(missing)}."
             ] if missing else []
-    gaps += [f"- {r.net} seed {r.seed}: {r.status}"
+    gaps += [f"- {r.net} seed {r.seed}" + (f" ({r.source})" if out.per_run else "") + f": {r.status}"
              + (f" ({r.summary['reason']})" if r.summary.get("reason") else "")
              + (", drawn as far as it got" if any(r is u for u in used) else ", not used")
              for r in sorted(runs, key=lambda r: (r.key, r.seed)) if r.status != "done"]
@@ -208,6 +212,8 @@ def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequ
         "## What the points are", "", *statistics_lines(out, runs), ""]
     if out.table is table6_rows:
         sections += ["## Warm-up", "", *warmup_lines(runs), ""]
+    if out.table is switch_rows:
+        sections += ["## Switches, iterations and the early loss peak", "", *switch_lines(runs), ""]
     sections += ["## Runs", "", markdown_table(run_rows(runs, used), RUN_COLUMNS), "",
                  "## Missing or unfinished", "", *(gaps or ["- none"]), ""]
     if notes:

@@ -3,9 +3,11 @@ figures and tables drawn from run records, local run directories and/or W&B grou
 (``--wandb ENTITY/PROJECT --group GROUP [--group GROUP ...]``), merged.
 
 NAME is figure1, figure4, figure6, figure7, table6, shortcuts (Table 3), or all (every one whose
-runs are present). Figures are saved as PNG and PDF, tables as CSV and Markdown, and every output
-gets ``<name>.md``: what is plotted and on which images, the sources, the runs with their final
-errors and devices, and the paper's nets that are missing or did not finish.
+runs are present); or switches (only when named, not in all): an ablation sweep's runs side by
+side, each with the config keys in which it differs from the others, its final errors and the
+early peak of its training loss. Figures are saved as PNG and PDF, tables as CSV and Markdown,
+and every output gets ``<name>.md``: what is plotted and on which images, the sources, the runs
+with their final errors and devices, and the paper's nets that are missing or did not finish.
 
 A study run in pieces (different machines, different sweep directories or W&B groups) is drawn
 from all of them at once. A run found in more than one source (same net, seed and recipe) is
@@ -23,15 +25,17 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 
 from ..errors import ResnetLabError
-from .outputs import OUTPUTS, render
+from .outputs import ON_REQUEST, OUTPUTS, output, render
 from .recipes import deduplicate, matches, parse_where
-from .runs import FiguresError, load_sweep, load_wandb
+from .runs import SERIES, FiguresError, load_sweep, load_wandb
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m resnet_lab.figures",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("name", choices=[*OUTPUTS, "all"])
+    p.add_argument("name", choices=[*OUTPUTS, *ON_REQUEST, "all"],
+                   help="the output; all: every one of the paper's whose runs are present "
+                        "(switches only when named)")
     p.add_argument("--sweep", action="append", default=[], metavar="DIR",
                    help="a directory of run directories, searched recursively (repeatable)")
     p.add_argument("--wandb", metavar="ENTITY/PROJECT", help="read the runs of --group from W&B")
@@ -60,10 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(f"--format: unknown {', '.join(sorted(unknown))}")
     try:
         where = parse_where(args.where)
+        names = list(OUTPUTS) if args.name == "all" else [args.name]
         runs = [r for d in args.sweep for r in load_sweep(d)]
         sources = [f"sweep {d}" for d in args.sweep]
         if args.wandb:
-            runs += load_wandb(args.wandb, args.group)
+            series = [*SERIES, *{m: None for n in names for m in output(n).series}]
+            runs += load_wandb(args.wandb, args.group, series=series)
             sources += [f"W&B {args.wandb} group {g}" for g in args.group]
         runs = [r for r in runs if args.data in (None, r.data) and matches(r, where)]
         if not runs:
@@ -74,12 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs, duplicates = deduplicate(runs)
         for _, note in duplicates:
             print(f"duplicate: {note}")
-        names = list(OUTPUTS) if args.name == "all" else [args.name]
         written = []
         for name in names:
             try:
                 written += render(name, runs, args.out, sources, formats, args.smooth, args.dpi,
-                                  notes=[n for r, n in duplicates if OUTPUTS[name].keep(r)],
+                                  notes=[n for r, n in duplicates if output(name).keep(r)],
                                   mixed_recipes=args.mixed_recipes)
             except FiguresError as e:
                 if args.name != "all":

@@ -1,6 +1,8 @@
 """The paper's outputs, one ``Output`` each in ``OUTPUTS`` (figure1, figure4, figure6, figure7,
 table6, shortcuts): which runs it is about, how it is drawn or tabulated, and its caption; and
 ``render``, which writes one of them (PNG and PDF, or CSV and Markdown, plus ``<name>.md``).
+``ON_REQUEST`` holds the outputs of an ablation sweep (``switches``): drawn only when named, not
+by ``all`` nor on the studies' dashboards.
 
 One curve per net (data set, family, plain/residual, depth, shortcut): the lowest seed among
 finished runs, else the lowest seed. The paper's curves are single runs; a mean would smooth
@@ -22,6 +24,7 @@ from .captions import RUN_COLUMNS, caption, run_rows, titled
 from .curves import Curve, Panel, draw_curves, draw_responses
 from .recipes import check_recipes
 from .runs import SERIES, FiguresError, Run, pick
+from .switches import LOSS, switch_rows
 from .tables import beyond_rows, shortcut_rows, table6_rows
 
 
@@ -67,6 +70,10 @@ class Output:
     usable: Callable[[Run], bool] = _logged  # those of them that can be drawn
     draw: Callable[..., Figure] | None = None  # (picked runs, title=, smooth=) -> Figure
     table: Callable[[Sequence[Run]], tuple[list[dict], list[str]]] | None = None
+    series: tuple[str, ...] = ()  # series it reads beyond SERIES (loaded from W&B when drawn)
+    # one row per run, comparing runs of different net configs and recipes: not refused
+    # (recipes.check_recipes); unfinished runs are rows too, with their last logged values
+    per_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,9 +231,28 @@ OUTPUTS.update({
 })
 
 
+# ---------------------------------------------------------------- ablations, on request only
+
+ON_REQUEST = {
+    "switches": Output(
+        "Switches: the runs of an ablation sweep side by side", keep=_always, usable=_always,
+        table=switch_rows, series=(LOSS,), per_run=True,
+        about="One row per run: its net, the switches (config keys) in which it differs from "
+              "the other runs, its final test and training error (%; unfinished runs: their last "
+              "logged values, see status), the early peak of its training loss (early_peak_loss, "
+              "at iteration early_peak_at) and its iterations (steps).",
+        needs="run", expected=()),
+}
+
+
+def output(name: str) -> Output:
+    """The output called ``name``, of OUTPUTS or ON_REQUEST."""
+    return OUTPUTS[name] if name in OUTPUTS else ON_REQUEST[name]
+
+
 def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple[list, list]:
     """The runs an output is about, and those of them it can use; FiguresError when none."""
-    out = OUTPUTS[name]
+    out = output(name)
     mine = [r for r in runs if out.keep(r)]
     usable = [r for r in mine if out.usable(r)]
     if not usable:
@@ -238,7 +264,7 @@ def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple
 
 def draw(name: str, runs: Sequence[Run], smooth: int = 1) -> Figure:
     """Figure ``name`` from any runs (those it is not about are ignored), one run per net."""
-    out = OUTPUTS[name]
+    out = output(name)
     picked = pick(select(name, runs)[1])
     return out.draw(picked, title=titled(out, picked), smooth=smooth)
 
@@ -248,14 +274,16 @@ def render(name: str, runs: Sequence[Run], out_dir: str | Path, sources: Sequenc
            notes: Sequence[str] = (), mixed_recipes: bool = False) -> list[Path]:
     """Draw (or tabulate) one output from ``runs``; return the paths written. Runs of different
     recipes are refused in one curve or row, and in one output unless ``mixed_recipes``
-    (``recipes.check_recipes``); ``notes`` (duplicates found in the sources) go in the caption."""
-    out, out_dir = OUTPUTS[name], Path(out_dir)
+    (``recipes.check_recipes``; a ``per_run`` output compares them); ``notes`` (duplicates
+    found in the sources) go in the caption."""
+    out, out_dir = output(name), Path(out_dir)
     mine, usable = select(name, runs, sources)
-    notes = [*notes, *check_recipes(name, usable, mixed_recipes)]
+    if not out.per_run:
+        notes = [*notes, *check_recipes(name, usable, mixed_recipes)]
     out_dir.mkdir(parents=True, exist_ok=True)
     if out.table:
         rows, columns = out.table(usable)
-        used = [r for r in usable if r.status == "done"]
+        used = list(usable) if out.per_run else [r for r in usable if r.status == "done"]
         text = caption(out, mine, used, sources, notes=notes)
         return list(write_table(rows, columns, out_dir / name, title=titled(out, usable), notes=text))
     picked, fig = pick(usable), draw(name, usable, smooth)

@@ -64,11 +64,9 @@ def recipe(r: Run) -> dict[str, Any]:
 
 
 def net_config(r: Run) -> tuple:
-    """The run's model config; the fields beyond the 2015 paper's that older records lack read
-    as their defaults (``Run.arch``)."""
-    model = {f"model.{k}": _hashable(v) for k, v in r.arch.items()}
-    model.update((k, v) for k, v in flat_config(r).items()
-                  if _in(k, ("model",)) and v is not None)
+    """The run's model config; the fields that older records lack read as their defaults
+    (``Run.arch``, ``Run.model``)."""
+    model = {f"model.{k}": _hashable(v) for k, v in {**r.arch, **r.model}.items()}
     return tuple(sorted(model.items()))
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config.schema import shared_model_defaults
 from ..errors import ResnetLabError
 from ..loggers import STEP_KEY as WANDB_STEP  # the iteration, as W&B records it
 from ..models.build import ARCH_DEFAULTS, model_label
@@ -25,6 +26,9 @@ DATA_NAMES = {"cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST", "imagenet
 # (training images, test images) of the data sets with a fixed size
 SIZES = {"cifar10": (50_000, 10_000), "fashion_mnist": (60_000, 10_000)}
 FINAL_TEST_SERIES = ("test/error", "test/top5_error")
+# the choices the paper leaves open that a net's label does not show: runs that differ in one
+# are different nets, not seeds of one
+INIT_CHOICES = ("init_mode", "shortcut_pad", "zero_init_residual", "in_channels")
 
 WANDB_STATUS = {"finished": "done", "failed": "failed", "crashed": "failed",
                 "killed": "interrupted", "running": "running", "pending": "running"}
@@ -49,7 +53,9 @@ class Run:
 
     @property
     def model(self) -> dict:
-        return self.config.get("model") or {}
+        """The model config; fields newer than the record read as their defaults."""
+        recorded = {k: v for k, v in (self.config.get("model") or {}).items() if v is not None}
+        return {**shared_model_defaults(), **recorded}
 
     @property
     def family(self) -> str:
@@ -122,7 +128,7 @@ class Run:
     def key(self) -> tuple:
         """What makes two runs seeds of one net."""
         return (self.data, self.family, self.residual, self.depth, self.shortcut,
-                *self.arch.values())
+                *self.arch.values(), *(self.model.get(k) for k in INIT_CHOICES))
 
     @property
     def steps(self) -> int:
@@ -231,22 +237,24 @@ def _wandb_device(run) -> str | None:
     return f"CPU ({meta['cpu_count']} cores)" if meta.get("cpu_count") else None
 
 
-def run_from_wandb(run, where: str) -> Run:
-    """A W&B run as the same record a local run directory gives."""
+def run_from_wandb(run, where: str, series: Sequence[str] = SERIES) -> Run:
+    """A W&B run as the same record a local run directory gives (its curves: ``series``)."""
     s = run.summary
     summary = {m.replace("/", "_"): s.get(m) for m in SERIES if s.get(m) is not None}
     summary.update(status=WANDB_STATUS.get(run.state, run.state), steps=s.get(WANDB_STEP),
                    device=s.get("device") or _wandb_device(run), params=s.get("params"),
                    warmup_ended_at=s.get("warmup_ended_at"))
-    metrics = {m: pts for m in SERIES if (pts := _wandb_series(run, m))}
+    metrics = {m: pts for m in series if (pts := _wandb_series(run, m))}
     rows = s.get("responses")
     responses = [dict(r) for r in rows] if rows else None
     return with_final_points(Run(_nested(dict(run.config)), summary, metrics, responses,
                                  f"wandb:{where}/{getattr(run, 'id', '?')}"))
 
 
-def load_wandb(path: str, groups: str | Sequence[str], api=None) -> list[Run]:
-    """Every run of one or more W&B groups (``api``: a ``wandb.Api()``, or a stand-in in tests)."""
+def load_wandb(path: str, groups: str | Sequence[str], api=None,
+               series: Sequence[str] = SERIES) -> list[Run]:
+    """Every run of one or more W&B groups (``api``: a ``wandb.Api()``, or a stand-in in tests),
+    with the curves ``series`` (one history scan per run and series)."""
     groups = [groups] if isinstance(groups, str) else list(groups)
     runs = []
     for group in groups:
@@ -255,7 +263,7 @@ def load_wandb(path: str, groups: str | Sequence[str], api=None) -> list[Run]:
                 import wandb
 
                 api = wandb.Api()
-            runs += [run_from_wandb(r, f"{path}:{group}")
+            runs += [run_from_wandb(r, f"{path}:{group}", series)
                      for r in api.runs(path, filters={"group": group})]
         except Exception as e:  # network, login, unknown project: one sentence, not a traceback
             raise FiguresError(f"--wandb {path} --group {group}: {type(e).__name__}: {e}") from e

@@ -22,6 +22,7 @@ from torch import nn
 
 SHORTCUTS = ("A", "B", "C")
 BLOCKS = ("original", "preact")
+SHORTCUT_PADS = ("end", "both")
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -37,33 +38,41 @@ class ZeroPadShortcut(nn.Module):
     """Option A where the shape changes: identity with stride-2 subsampling and zero-padded
     extra channels. Parameter-free, so plain and residual nets keep equal parameter counts.
 
-    The paper does not say where the zero channels go; we append them after the input
-    channels (the padding is all zeros either way, so the choice changes nothing learnt).
+    The paper does not say where the zero channels go (``model.shortcut_pad``): ``end`` appends
+    them after the input channels; ``both`` puts half before and half after (the odd one
+    after), as many CIFAR re-implementations do. The zeros are the same either way; the choice
+    only changes which output channels of the residual branch the identity is added to.
     """
 
-    def __init__(self, in_planes: int, out_planes: int, stride: int) -> None:
+    def __init__(self, in_planes: int, out_planes: int, stride: int, pad: str = "end") -> None:
         super().__init__()
-        self.in_planes, self.out_planes, self.stride = in_planes, out_planes, stride
+        if pad not in SHORTCUT_PADS:
+            raise ValueError(f"pad must be one of {SHORTCUT_PADS}, not {pad!r}")
+        self.in_planes, self.out_planes, self.stride, self.pad = in_planes, out_planes, stride, pad
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride > 1:
             x = x[:, :, :: self.stride, :: self.stride]
         extra = self.out_planes - self.in_planes
-        return F.pad(x, (0, 0, 0, 0, 0, extra)) if extra else x
+        before = extra // 2 if self.pad == "both" else 0
+        return F.pad(x, (0, 0, 0, 0, before, extra - before)) if extra else x
 
     def extra_repr(self) -> str:
-        return f"{self.in_planes}->{self.out_planes}, stride={self.stride}"
+        return f"{self.in_planes}->{self.out_planes}, stride={self.stride}, pad={self.pad}"
 
 
 def make_shortcut(
     shortcut: str, residual: bool, in_planes: int, out_planes: int, stride: int,
-    preact: bool = False,
+    preact: bool = False, shortcut_pad: str = "end",
 ) -> nn.Module | None:
     """The shortcut path of one block, or None for identity / plain blocks.
 
-    A: identity; zero-pad + subsample where the shape changes (no parameters).
+    A: identity; zero-pad + subsample where the shape changes (no parameters); ``shortcut_pad``
+       places the zero channels (``ZeroPadShortcut``).
     B: identity; 1x1 projection + BN where the shape changes.
     C: 1x1 projection + BN on every shortcut.
+    B and C have no zero channels and ignore ``shortcut_pad`` (no error: a sweep may cross it
+    with every shortcut).
     A pre-activation unit's projection is the 1x1 conv alone: its input is already normalized.
     """
     if not residual:
@@ -73,7 +82,7 @@ def make_shortcut(
         projection = [conv1x1(in_planes, out_planes, stride)]
         return nn.Sequential(*projection, *([] if preact else [nn.BatchNorm2d(out_planes)]))
     if shortcut == "A" and changes_shape:
-        return ZeroPadShortcut(in_planes, out_planes, stride)
+        return ZeroPadShortcut(in_planes, out_planes, stride, shortcut_pad)
     return None
 
 
@@ -99,6 +108,11 @@ class Block(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.dropout = nn.Dropout(dropout) if dropout else None
         self.downsample = shortcut
+
+    @property
+    def last_bn(self) -> nn.BatchNorm2d:
+        """The BN of the last conv: in the original order the branch's last layer."""
+        return getattr(self, "bn3" if isinstance(self, Bottleneck) else "bn2")
 
     def drop(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.dropout is None else self.dropout(x)
@@ -135,12 +149,14 @@ class BasicBlock(Block):
         stride_in: str = "1x1",  # unused: only bottlenecks have a choice of strided layer
         preact: bool = False,
         dropout: float = 0.0,
+        shortcut_pad: str = "end",
     ) -> None:
         super().__init__()
         self.setup(residual, preact)
         self.add_conv(1, conv3x3(in_planes, planes, stride))
         self.add_conv(2, conv3x3(planes, planes))
-        self.finish(dropout, make_shortcut(shortcut, residual, in_planes, planes, stride, preact))
+        self.finish(dropout, make_shortcut(shortcut, residual, in_planes, planes, stride, preact,
+                                           shortcut_pad))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:
@@ -175,6 +191,7 @@ class Bottleneck(Block):
         dropout: float = 0.0,
         cardinality: int = 1,
         base_width: int = 64,
+        shortcut_pad: str = "end",
     ) -> None:
         super().__init__()
         self.setup(residual, preact)
@@ -184,7 +201,8 @@ class Bottleneck(Block):
         self.add_conv(1, conv1x1(in_planes, width, s1))
         self.add_conv(2, conv3x3(width, width, s3, groups=cardinality))
         self.add_conv(3, conv1x1(width, out_planes))
-        self.finish(dropout, make_shortcut(shortcut, residual, in_planes, out_planes, stride, preact))
+        self.finish(dropout, make_shortcut(shortcut, residual, in_planes, out_planes, stride, preact,
+                                           shortcut_pad))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:
@@ -212,13 +230,26 @@ def make_stage(
     return nn.Sequential(*layers), out_planes
 
 
-def init_weights(model: nn.Module, mode: str = "fan_out") -> None:
+def init_weights(model: nn.Module, mode: str = "fan_out", zero_init_residual: bool = False) -> None:
     """He (Kaiming) normal for convs, BN to identity. The paper cites He et al. 2015
     ("Delving deep") without naming fan-in or fan-out; torchvision uses fan_out and so do we
-    by default (``model.init_mode``), grouped convs included (as torchvision's ResNeXt)."""
+    by default (``model.init_mode``), grouped convs included (as torchvision's ResNeXt).
+
+    ``zero_init_residual`` (``model.zero_init_residual``; Goyal et al. 2017, torchvision's
+    option of that name): the last BN of every residual branch starts at scale 0, so each
+    residual unit starts as the identity (then the ReLU). Residual original-order units only
+    (validation refuses the others): a pre-activation unit's branch ends in a conv, not a BN,
+    and a plain net would start with a constant output.
+    """
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+    if zero_init_residual:
+        for m in model.modules():
+            if isinstance(m, Block):
+                if m.preact or not m.residual:
+                    raise ValueError("zero_init_residual needs residual units in the original order")
+                nn.init.zeros_(m.last_bn.weight)

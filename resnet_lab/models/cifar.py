@@ -37,6 +37,8 @@ class CifarResNet(nn.Module):
         cardinality: int = 1,
         base_width: int = 64,
         stride_in: str = "1x1",
+        shortcut_pad: str = "end",
+        zero_init_residual: bool = False,
     ) -> None:
         super().__init__()
         unit = Bottleneck if bottleneck else BasicBlock
@@ -48,7 +50,8 @@ class CifarResNet(nn.Module):
         if not self.preact:  # pre-activation: each unit normalizes its own input
             self.bn1 = nn.BatchNorm2d(stem)
         self.relu = nn.ReLU(inplace=True)
-        kw = dict(residual=residual, shortcut=shortcut, preact=self.preact, dropout=dropout)
+        kw = dict(residual=residual, shortcut=shortcut, preact=self.preact, dropout=dropout,
+                  shortcut_pad=shortcut_pad)
         if bottleneck:
             kw.update(cardinality=cardinality, base_width=base_width, stride_in=stride_in)
         planes = stem
@@ -59,7 +62,7 @@ class CifarResNet(nn.Module):
             self.final_bn = nn.BatchNorm2d(planes)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(planes, num_classes)
-        init_weights(self, init_mode)
+        init_weights(self, init_mode, zero_init_residual)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)

@@ -43,6 +43,8 @@ class ImageNetResNet(nn.Module):
         dropout: float = 0.0,
         cardinality: int = 1,
         base_width: int = 64,
+        shortcut_pad: str = "end",
+        zero_init_residual: bool = False,
     ) -> None:
         super().__init__()
         if width != 1:
@@ -56,7 +58,7 @@ class ImageNetResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         kw = dict(residual=residual, shortcut=shortcut, stride_in=stride_in, preact=self.preact,
-                  dropout=dropout)
+                  dropout=dropout, shortcut_pad=shortcut_pad)
         if unit is Bottleneck:
             kw.update(cardinality=cardinality, base_width=base_width)
         planes = 64
@@ -68,7 +70,7 @@ class ImageNetResNet(nn.Module):
             self.final_bn = nn.BatchNorm2d(planes)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(planes, num_classes)
-        init_weights(self, init_mode)
+        init_weights(self, init_mode, zero_init_residual)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
