@@ -106,10 +106,17 @@ smoke: install  ## every study's code path on synthetic data in a few minutes, e
 	$(call study,smoke,figure1 figure6 figure7 table6)
 	$(call study,smoke_imagenet,figure4 shortcuts)
 
-# More depths: make cpu_degradation NETS=plain-20,plain-32,plain-44,plain-56,ResNet-20,ResNet-32,ResNet-44,ResNet-56
+# Other nets: make cpu_degradation NETS=plain-20,ResNet-20; all of Figure 6's: make cpu_figure6
 NETS ?=
-cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (about half an hour)
+cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (4 nets, about 10 minutes)
 	$(call study,cpu_degradation,figure1 figure6 figure7,$(if $(NETS),net=$(NETS)))
+
+.PHONY: cpu_figure6 cpu_open_choices
+cpu_figure6: install  ## Figure 6 (left, middle) and 7 on Fashion-MNIST on a CPU: 8 nets, 20 to 56 layers
+	$(call study,cpu_figure6,figure6 figure7)
+
+cpu_open_choices: install  ## ResNet-20/56 under each choice the paper leaves open (init, padding, stem)
+	$(call study,cpu_open_choices,switches)
 
 # Beyond the paper: pre-activation units, wide and ResNeXt nets (He et al. 2016, Zagoruyko &
 # Komodakis 2016, Xie et al. 2017), drawn in Figure 6's style with a table of their papers' numbers.

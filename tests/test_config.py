@@ -254,3 +254,14 @@ def test_a_result_key_is_refused_and_names_the_job(tmp_path):
     with pytest.raises(Exception, match=r"another config \(model\.depth: 8 there, 14 here"):
         rd.check_config(resolved(compose(["model.depth=14"])))
     assert _job_dirname(["model.depth=14", "optim.lr=0.05"]) == "model.depth=14,optim.lr=0.05"
+
+
+def test_a_record_older_than_a_model_field_reads_as_its_default(tmp_path):
+    # a run directory written before model.zero_init_residual existed built its default
+    rd = RunDir(tmp_path)
+    old = resolved(compose(["model.depth=8"]))
+    del old["model"]["zero_init_residual"], old["model"]["shortcut_pad"]
+    rd.write_config(old)
+    rd.check_config(resolved(compose(["model.depth=8"])))  # resumes: no RunDirError
+    with pytest.raises(Exception, match=r"model\.zero_init_residual: False there, True here"):
+        rd.check_config(resolved(compose(["model.depth=8", "model.zero_init_residual=true"])))
