@@ -634,3 +634,12 @@ def test_follow_ups_get_their_own_figures_and_table(tmp_path):
     assert {"weights_M", "paper_source"} <= set(columns)
     table6, _ = figures.OUTPUTS["table6"].table(figures.select("table6", runs)[1])
     assert [r["net"] for r in table6] == ["ResNet-20", "ResNet-110"]  # preact-110 not a seed of it
+
+
+def test_a_runs_device_names_the_precision_it_chose(tmp_path):
+    # trainer.precision=auto resolves per machine: the captions say what each run used
+    write_run(tmp_path / "s", depth=20, residual=True, name="fast",
+              summary={"device": "x86_64 CPU (2 threads)", "precision": "bf16-mixed"})
+    write_run(tmp_path / "s", depth=56, residual=True, name="old")
+    devices = {r.depth: r.device for r in load_sweep(tmp_path / "s")}
+    assert devices == {20: "x86_64 CPU (2 threads), bf16-mixed", 56: H100}

@@ -111,8 +111,11 @@ class Run:
 
     @property
     def device(self) -> str:
-        # train.py writes the device when a run finishes; unfinished runs do not know it yet
-        return self.summary.get("device") or "device not recorded"
+        # train.py writes the device when a run starts; with the precision it chose (where
+        # recorded: trainer.precision=auto resolves per machine), since both shape the numbers
+        device = self.summary.get("device") or "device not recorded"
+        precision = self.summary.get("precision")
+        return f"{device}, {precision}" if precision else device
 
     @property
     def arch(self) -> dict:
