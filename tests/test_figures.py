@@ -641,5 +641,7 @@ def test_a_runs_device_names_the_precision_it_chose(tmp_path):
     write_run(tmp_path / "s", depth=20, residual=True, name="fast",
               summary={"device": "x86_64 CPU (2 threads)", "precision": "bf16-mixed"})
     write_run(tmp_path / "s", depth=56, residual=True, name="old")
-    devices = {r.depth: r.device for r in load_sweep(tmp_path / "s")}
-    assert devices == {20: "x86_64 CPU (2 threads), bf16-mixed", 56: H100}
+    runs = load_sweep(tmp_path / "s")
+    assert {r.depth: r.device for r in runs} == {20: "x86_64 CPU (2 threads), bf16-mixed", 56: H100}
+    footer = next(t.get_text() for t in draw("figure6", runs).texts if t.get_gid() == "footer")
+    assert "x86_64 CPU (2 threads), bf16-mixed" in footer

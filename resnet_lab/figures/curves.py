@@ -110,7 +110,7 @@ def _finish_axes(ax, title: str, xlabel: str, ylabel: str, empty: str) -> None:
 
 def _footer(fig: Figure, runs: Sequence[Run], extra: str = "") -> None:
     """Data set and devices under the figure, so a PNG on its own says what it shows."""
-    devices = ", ".join(sorted({r.summary["device"] for r in runs if r.summary.get("device")}))
+    devices = ", ".join(sorted({r.device for r in runs if r.summary.get("device")}))
     devices = f"device: {devices or 'not recorded (no finished run)'}"
     text = " | ".join(t for t in (f"data: {data_sets(runs)}", devices, extra) if t)
     fig.text(0.5, 0.01, text, ha="center", va="bottom", fontsize=7, color="0.35", gid="footer")
