@@ -48,6 +48,8 @@ OUTPUTS_OF = {  # the paper's outputs each study reproduces (the Makefile's figu
     "cpu_degradation": ["figure1", "figure6", "figure7", "table6", "preact"],
     "preact": ["preact"], "wide": ["wide"],
     "cpu_preact": ["figure1", "figure6", "table6", "preact", "beyond"],
+    "cpu_figure6": ["figure1", "figure6", "figure7", "table6", "preact"],
+    "cpu_open_choices": ["figure6", "table6", "preact"],
 }
 CIFAR_PLAIN = ("plain-20", "plain-32", "plain-44", "plain-56")
 
@@ -372,7 +374,7 @@ def cli_main(capsys, *argv):
 
 @pytest.mark.parametrize("argv, message", [
     (["figure9", "--entity", "e"], "error: unknown study 'figure9'; valid studies "
-                                    "(conf/experiment/): cpu_degradation, cpu_preact, figure1, figure4"),
+                                    "(conf/experiment/): cpu_degradation, cpu_figure6, cpu_open_choices, cpu_preact, figure1"),
     (["--entity", "e"], "error: give a study; valid studies"),
     (["figure6"], "error: no W&B entity: give --entity NAME"),
 ])

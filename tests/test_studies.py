@@ -25,6 +25,8 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
     "figure4": (["plain-18", "plain-34", "ResNet-18-A", "ResNet-34-A"], [0]),
     "shortcuts": (["ResNet-34-A", "ResNet-34-B", "ResNet-34-C"], [0]),
     "cpu_degradation": (["plain-20", "plain-56", "ResNet-20", "ResNet-56"], [0]),
+    "cpu_figure6": (CIFAR_PLAIN + ["ResNet-20", "ResNet-32", "ResNet-44", "ResNet-56"], [0]),
+    "cpu_open_choices": (["ResNet-20", "ResNet-56"], [0]),  # each under every CHOICES entry
     "smoke": (["plain-8", "plain-14", "ResNet-8", "ResNet-14"], [0]),
     "smoke_imagenet": (["plain-18", "ResNet-18-A", "ResNet-18-B", "ResNet-18-C"], [0]),
     # beyond the paper: pre-activation, wide and ResNeXt nets
@@ -33,7 +35,14 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
     "cpu_preact": (["plain-56", "ResNet-56", "preact-ResNet-56", "ResNet-110", "preact-ResNet-110"], [0]),
 }
 DATA = {"figure4": "imagenet", "shortcuts": "imagenet", "cpu_degradation": "fashion_mnist",
-        "smoke": "synthetic", "smoke_imagenet": "synthetic", "cpu_preact": "fashion_mnist"}
+        "smoke": "synthetic", "smoke_imagenet": "synthetic", "cpu_preact": "fashion_mnist",
+        "cpu_figure6": "fashion_mnist", "cpu_open_choices": "fashion_mnist"}
+# the studies that also sweep a config group: each open choice against the paper's, one at a
+# time (conf/open_choice/), with the keys each changes
+CHOICES = {"cpu_open_choices": {"paper": set(), "fan_in": {"model.init_mode"},
+                                "pad_both": {"model.shortcut_pad"},
+                                "zero_init_residual": {"model.zero_init_residual"},
+                                "rgb_stem": {"data.channels", "model.in_channels"}}}
 
 
 def expected_model(net: str, family: str) -> tuple:
@@ -60,7 +69,22 @@ def test_experiment_expands_to_the_papers_grid(study):
         assert (m["family"], m["depth"], m["residual"], m["shortcut"]) == expected_model(c["net"], family), job
         assert c["study"] == study and study in c["tags"]
         assert c["data"]["name"] == DATA.get(study, "cifar10")
-    assert sorted(seen) == sorted((n, s) for n in nets for s in seeds)
+    assert sorted(seen) == sorted((n, s) for n in nets for s in seeds for _ in CHOICES.get(study, [None]))
+
+
+def test_open_choices_change_one_choice_at_a_time():
+    from resnet_lab.records import flatten
+
+    jobs = {}
+    for job, c in job_configs("cpu_open_choices"):
+        o = dict(x.split("=", 1) for x in job)
+        jobs[o["+open_choice"], o["net"]] = flatten(c)
+    assert len(jobs) == 10
+    for (choice, net), c in jobs.items():
+        paper = jobs["paper", net]
+        changed = {k for k in c if c[k] != paper[k]}
+        assert changed == CHOICES["cpu_open_choices"][choice], (choice, net)
+        assert c["trainer.log_every"] == 1  # the spike lives in single iterations
 
 
 def test_full_scale_studies_use_the_papers_recipe():
@@ -124,13 +148,18 @@ def test_wandb_sweep_matches_its_experiment(path):
     assert f"experiment={study}" in sweep["command"] and "${args_no_hyphens}" in sweep["command"]
     params = sweep["parameters"]
     nets, seeds = GRIDS[study]
-    assert set(params) <= {"net", "seed"}
+    assert set(params) <= {"net", "seed", "+open_choice"}
     assert params["net"]["values"] == nets
     assert params.get("seed", {"values": [0]})["values"] == seeds
+    choices = list(CHOICES.get(study, {}))
+    assert params.get("+open_choice", {"values": []})["values"] == choices
     fixed = [c for c in sweep["command"] if "=" in c]
     # each agent job composes and validates exactly as the W&B agent will call it
     for net in nets:
         for seed in seeds:
-            cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}", f"seed={seed}"])
-            validate(cfg)
-            assert resolved(cfg)["logger"]["name"] == "wandb"
+            for choice in choices or [None]:
+                extra = [f"+open_choice={choice}"] if choice else []
+                cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}",
+                               f"seed={seed}", *extra])
+                validate(cfg)
+                assert resolved(cfg)["logger"]["name"] == "wandb"
