@@ -108,11 +108,11 @@ smoke: install  ## every study's code path on synthetic data in a few minutes, e
 
 # Other nets: make cpu_degradation NETS=plain-20,ResNet-20; all of Figure 6's: make cpu_figure6
 NETS ?=
-cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (4 nets, about 10 minutes)
+cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (4 nets: 9 min on 2 cores with bf16)
 	$(call study,cpu_degradation,figure1 figure6 figure7,$(if $(NETS),net=$(NETS)))
 
 .PHONY: cpu_figure6 cpu_open_choices
-cpu_figure6: install  ## Figure 6 (left, middle) and 7 on Fashion-MNIST on a CPU: 8 nets, 20 to 56 layers
+cpu_figure6: install  ## Figure 6 (left, middle) and 7 on Fashion-MNIST on a CPU (8 nets: 18 min on 2 cores)
 	$(call study,cpu_figure6,figure6 figure7)
 
 cpu_open_choices: install  ## ResNet-20/56 under each choice the paper leaves open (init, padding, stem)
