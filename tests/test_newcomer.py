@@ -4,7 +4,6 @@ resumes behave, every multirun shows its own jobs, the Makefile's folders are th
 import csv
 import signal
 import subprocess
-import time
 import warnings
 from pathlib import Path
 
@@ -56,14 +55,7 @@ def test_ctrl_c_says_how_to_resume_records_interrupted_and_exits_130(tmp_path):
     run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
     proc = start_run_py(args, tmp_path)
     wait_for(lambda: last_logged_step(run_dir) >= 15, proc)
-    # Ctrl-C again while training still advances: Python drops a KeyboardInterrupt raised in a
-    # finalizer (__del__, a weakref callback), which a loaded machine once hit
-    for _ in range(5):
-        step = last_logged_step(run_dir)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(3)
-        if proc.poll() is not None or last_logged_step(run_dir) <= step + 5:  # one log window
-            break
+    proc.send_signal(signal.SIGINT)
     out = proc.communicate(timeout=120)[0]
     assert proc.returncode == 130, out[-2000:]
     assert "run the same command to resume" in out and "interrupted at iteration" in out

@@ -25,8 +25,11 @@ RESUME = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=40", "traine
 
 def start_run_py(args, cwd) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Ctrl-C as in a terminal: a child inherits an ignored SIGINT, and this pytest process may
+    # have one (Lightning ignores SIGINT for good once it has handled a KeyboardInterrupt)
     return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(predicate, proc, timeout=300):
