@@ -11,22 +11,22 @@ import torchvision
 from torch import nn
 
 from resnet_lab import paper
-from resnet_lab.config.resolvers import parse_net
 from resnet_lab.errors import ConfigError
 from resnet_lab.models import (
-    BasicBlock,
-    Bottleneck,
-    ZeroPadShortcut,
     build_model,
     count_flops,
     count_params,
     count_weights,
     model_name,
+    parse_net,
     response_layers,
 )
 from resnet_lab.models.__main__ import architecture_rows
 from resnet_lab.models.__main__ import main as table_main
-from resnet_lab.models.blocks import Block
+from resnet_lab.models.branches import Bottleneck, PreactBasic, PreactBottleneck
+from resnet_lab.models.gates import Identity
+from resnet_lab.models.shortcuts import Projection, ZeroPad, make_shortcut
+from resnet_lab.models.units import PreactUnit
 from resnet_lab.responses import layer_response_stds
 
 
@@ -41,8 +41,7 @@ def imagenet(depth, residual=True, shortcut="B", stride_in="1x1", **kw):
 
 def projection_params(model):
     """Parameters of the 1x1 projection shortcuts (conv + BN) of a model."""
-    return sum(count_params(m.downsample) for m in model.modules()
-               if hasattr(m, "downsample") and isinstance(m.downsample, nn.Sequential))
+    return sum(count_params(u.shortcut) for u in model.units() if isinstance(u.shortcut, Projection))
 
 
 # ---------------------------------------------------------------- CIFAR
@@ -120,7 +119,7 @@ def test_bad_model_values_name_option_and_valid_values(family, option, value, ma
 
 
 def test_option_a_zero_pads_and_subsamples():
-    sc = ZeroPadShortcut(16, 32, 2)
+    sc = ZeroPad(16, 32, 2)
     x = torch.randn(2, 16, 8, 8)
     y = sc(x)
     assert y.shape == (2, 32, 4, 4)
@@ -131,33 +130,32 @@ def test_option_a_zero_pads_and_subsamples():
 
 def test_option_a_pads_both_sides_with_shortcut_pad_both():
     x = torch.randn(2, 16, 8, 8)
-    y = ZeroPadShortcut(16, 32, 2, pad="both")(x)
+    y = ZeroPad(16, 32, 2, pad="both")(x)
     assert y.shape == (2, 32, 4, 4)
     assert torch.equal(y[:, 8:24], x[:, :, ::2, ::2])  # the identity in the middle channels
     assert torch.count_nonzero(y[:, :8]) == 0 and torch.count_nonzero(y[:, 24:]) == 0
-    odd = ZeroPadShortcut(3, 8, 1, pad="both")(x[:, :3])  # 5 zero channels: 2 before, 3 after
+    odd = ZeroPad(3, 8, 1, pad="both")(x[:, :3])  # 5 zero channels: 2 before, 3 after
     assert torch.equal(odd[:, 2:5], x[:, :3]) and torch.count_nonzero(odd[:, :2]) == 0
     assert torch.count_nonzero(odd[:, 5:]) == 0
 
 
 def test_shortcut_pad_reaches_option_a_and_is_ignored_by_b():
-    pads = {m.pad for m in cifar(20, shortcut_pad="both").modules() if isinstance(m, ZeroPadShortcut)}
+    pads = {m.pad for m in cifar(20, shortcut_pad="both").modules() if isinstance(m, ZeroPad)}
     assert pads == {"both"}
-    assert {m.pad for m in cifar(20).modules() if isinstance(m, ZeroPadShortcut)} == {"end"}
+    assert {m.pad for m in cifar(20).modules() if isinstance(m, ZeroPad)} == {"end"}
     b = cifar(20, shortcut="B", shortcut_pad="both")  # no zero channels to place: no error
     assert count_params(b) == count_params(cifar(20, shortcut="B"))
 
 
 def silence_residual_branches(model):
-    """Make every block's conv path output exactly 0: zero its last conv (a pre-activation
-    unit's last layer) and, in the original order, the BN after it."""
-    for m in model.modules():
-        if isinstance(m, Block):
-            last = 3 if isinstance(m, Bottleneck) else 2
-            nn.init.zeros_(getattr(m, f"conv{last}").weight)
-            if not m.preact:
-                nn.init.zeros_(getattr(m, f"bn{last}").weight)
-                nn.init.zeros_(getattr(m, f"bn{last}").bias)
+    """Make every unit's branch output exactly 0: zero its last conv (a pre-activation branch's
+    last layer) and, in the original order, the BN after it."""
+    for u in model.units():
+        last = 3 if hasattr(u.branch, "conv3") else 2
+        nn.init.zeros_(getattr(u.branch, f"conv{last}").weight)
+        if not isinstance(u, PreactUnit):
+            nn.init.zeros_(u.branch.last_bn.weight)
+            nn.init.zeros_(u.branch.last_bn.bias)
 
 
 @pytest.mark.parametrize("make,size", [(lambda r: cifar(20, residual=r), 32),
@@ -176,9 +174,10 @@ def test_plain_nets_have_no_shortcut(make, size):
 
 def test_he_initialisation():
     m = cifar(56)
-    conv = m.layer3[0].conv2  # 64 -> 64, 3x3: fan_out = 64 * 9
+    conv = m.layer3[0].branch.conv2  # 64 -> 64, 3x3: fan_out = 64 * 9
     assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / (64 * 9)), rel=0.05)
-    assert torch.all(m.layer3[0].bn2.weight == 1) and torch.all(m.layer3[0].bn2.bias == 0)
+    bn = m.layer3[0].branch.bn2
+    assert torch.all(bn.weight == 1) and torch.all(bn.bias == 0)
 
 
 @pytest.mark.parametrize("make,size", [
@@ -188,18 +187,17 @@ def test_he_initialisation():
 ])
 def test_zero_init_residual_starts_every_unit_as_the_identity(make, size):
     m = make(zero_init_residual=True)
-    units = [u for u in m.modules() if isinstance(u, Block)]
-    assert all(torch.all(u.last_bn.weight == 0) for u in units)
+    units = m.units()
+    assert all(torch.all(u.branch.last_bn.weight == 0) for u in units)
     torch.manual_seed(0)
     with torch.no_grad():
         for u in units:  # in training mode too: a zero scale makes the branch exactly 0
-            x = torch.randn(2, u.conv1.in_channels, 8, 8)
-            identity = x if u.downsample is None else u.downsample(x)
-            assert torch.allclose(u(x.clone()), torch.relu(identity))
+            x = torch.randn(2, u.branch.conv1.in_channels, 8, 8)
+            assert torch.allclose(u(x.clone()), torch.relu(u.shortcut(x)))
         x1, x2 = torch.randn(2, 3, size, size).chunk(2)
         assert not torch.allclose(m(x1), m(x2))  # the net still sees its input
     # the paper's init, the default: every BN scale starts at 1
-    assert all(torch.all(u.last_bn.weight == 1) for u in make().modules() if isinstance(u, Block))
+    assert all(torch.all(u.branch.last_bn.weight == 1) for u in make().units())
 
 
 def test_fashion_mnist_stem_takes_one_channel():
@@ -220,8 +218,8 @@ def test_imagenet_option_b_equals_torchvision(depth):
     torch.manual_seed(0)
     ours, tv = imagenet(depth, stride_in="3x3").eval(), TV[depth]().eval()
     assert count_params(ours) == count_params(tv) == paper.TORCHVISION_PARAMS[depth]
-    # our weights into torchvision and torchvision's into ours, strictly
-    tv.load_state_dict(ours.state_dict(), strict=True)
+    # our weights into torchvision (in its names) and torchvision's into ours, strictly
+    tv.load_state_dict(ours.torchvision_state_dict(), strict=True)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), tv(x), rtol=0, atol=0)
@@ -303,9 +301,7 @@ BEYOND_NAMES = architecture_rows.__defaults__[2]
 
 def net(name, family="cifar", **kw):
     """The model config a ``net=`` name gives (parse_net, the family's defaults filled in)."""
-    return dict(family=family, **{k: v for k, v in parse_net(name).items()
-                                  if family == "cifar" or k not in ("bottleneck", "width", "stride_in")},
-                **kw)
+    return dict(family=family, **parse_net(name, family), **kw)
 
 
 def on_meta(cfg):
@@ -331,7 +327,7 @@ def test_imagenet_resnext_and_wide_equal_torchvision(name, arch, tv):
     ours, theirs = imagenet(50, stride_in="3x3", **arch).eval(), tv().eval()
     assert model_name(dict(family="imagenet", depth=50, **arch)) == name
     assert count_params(ours) == count_params(theirs) == paper.TORCHVISION_BEYOND[name][1]
-    theirs.load_state_dict(ours.state_dict(), strict=True)
+    theirs.load_state_dict(ours.torchvision_state_dict(), strict=True)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
@@ -339,18 +335,16 @@ def test_imagenet_resnext_and_wide_equal_torchvision(name, arch, tv):
 
 def test_resnext_grouped_conv_has_the_stated_groups():
     m = build_model(net("ResNeXt-29-8x64d"))
-    units = [u for u in m.modules() if isinstance(u, Bottleneck)]
-    assert len(units) == 9  # (29 - 2) / 9 = 3 per stage
+    assert len(m.units()) == 9 and all(isinstance(u.branch, Bottleneck) for u in m.units())  # 3 a stage
     for stage, layer in enumerate((m.layer1, m.layer2, m.layer3)):
         for u in layer:
-            width = 8 * 64 * 2**stage  # C groups of d channels, doubled each stage
-            assert (u.conv2.groups, u.conv2.in_channels, u.conv2.out_channels) == (8, width, width)
-            assert u.conv2.weight.shape == (width, 64 * 2**stage, 3, 3)  # each group sees d
-            assert u.conv3.out_channels == 256 * 2**stage
-    assert m.conv1.out_channels == 64 and m.layer2[0].conv2.stride == (2, 2)  # stride on the 3x3
+            b, width = u.branch, 8 * 64 * 2**stage  # C groups of d channels, doubled each stage
+            assert (b.conv2.groups, b.conv2.in_channels, b.conv2.out_channels) == (8, width, width)
+            assert b.conv2.weight.shape == (width, 64 * 2**stage, 3, 3)  # each group sees d
+            assert b.conv3.out_channels == 256 * 2**stage
+    assert m.stem.conv.out_channels == 64 and m.layer2[0].branch.conv2.stride == (2, 2)  # on the 3x3
     assert m(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    assert all(u.conv2.groups == 32 for u in imagenet(50, cardinality=32, base_width=4).modules()
-               if isinstance(u, Bottleneck))
+    assert all(u.branch.conv2.groups == 32 for u in imagenet(50, cardinality=32, base_width=4).units())
 
 
 def _bn(x, bn):
@@ -370,32 +364,34 @@ def _randomize_bns(module):
 def test_preact_basic_unit_is_x_plus_conv_relu_bn_conv_relu_bn(stride, in_planes, shortcut):
     torch.manual_seed(0)
     planes = in_planes * stride
-    u = BasicBlock(in_planes, planes, stride, shortcut=shortcut, preact=True).eval()
+    path = make_shortcut(shortcut, True, in_planes, planes, stride, projection_norm=False)
+    u = PreactUnit(PreactBasic(in_planes, planes, stride), path, Identity()).eval()
     _randomize_bns(u)
     x = torch.randn(4, in_planes, 8, 8)
-    pre = F.relu(_bn(x, u.bn1))
-    branch = F.conv2d(F.relu(_bn(F.conv2d(pre, u.conv1.weight, stride=stride, padding=1), u.bn2)),
-                      u.conv2.weight, padding=1)
-    if u.downsample is None:
+    b = u.branch
+    pre = F.relu(_bn(x, b.bn1))
+    branch = F.conv2d(F.relu(_bn(F.conv2d(pre, b.conv1.weight, stride=stride, padding=1), b.bn2)),
+                      b.conv2.weight, padding=1)
+    if isinstance(u.shortcut, nn.Identity):
         shortcut_path = x  # identity: the clean path, nothing after the addition
     elif shortcut == "A":
         shortcut_path = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 0, planes - in_planes))
     else:  # a projection takes the pre-activated input, no BN after it
-        assert len(u.downsample) == 1
-        shortcut_path = F.conv2d(pre, u.downsample[0].weight, stride=stride)
+        assert len(u.shortcut) == 1
+        shortcut_path = F.conv2d(pre, u.shortcut[0].weight, stride=stride)
     with torch.no_grad():
         torch.testing.assert_close(u(x), shortcut_path + branch, rtol=1e-5, atol=1e-5)
-    assert [n for n, _ in u.named_children()][:4] == ["bn1", "conv1", "bn2", "conv2"]  # run order
+    assert [n for n, _ in b.named_children()][:4] == ["bn1", "conv1", "bn2", "conv2"]  # run order
 
 
 def test_preact_bottleneck_unit_direct_computation():
     torch.manual_seed(0)
-    u = Bottleneck(64, 16, preact=True).eval()
+    u = PreactUnit(PreactBottleneck(64, 16), nn.Identity(), Identity()).eval()
     _randomize_bns(u)
-    x = torch.randn(2, 64, 8, 8)
-    out = F.conv2d(F.relu(_bn(x, u.bn1)), u.conv1.weight)
-    out = F.conv2d(F.relu(_bn(out, u.bn2)), u.conv2.weight, padding=1)
-    out = F.conv2d(F.relu(_bn(out, u.bn3)), u.conv3.weight)
+    x, b = torch.randn(2, 64, 8, 8), u.branch
+    out = F.conv2d(F.relu(_bn(x, b.bn1)), b.conv1.weight)
+    out = F.conv2d(F.relu(_bn(out, b.bn2)), b.conv2.weight, padding=1)
+    out = F.conv2d(F.relu(_bn(out, b.bn3)), b.conv3.weight)
     with torch.no_grad():
         torch.testing.assert_close(u(x), x + out, rtol=1e-5, atol=1e-5)
 
@@ -404,7 +400,7 @@ def test_preact_net_has_no_relu_on_the_identity_path():
     """Pre-activation: the stem is the conv alone and a BN-ReLU follows the last unit; the
     shortcut sum passes between units untouched (negative values survive)."""
     m = build_model(net("preact-ResNet-110"))
-    assert not hasattr(m, "bn1") and isinstance(m.final_bn, nn.BatchNorm2d)
+    assert list(dict(m.stem.named_children())) == ["conv"] and isinstance(m.head.bn, nn.BatchNorm2d)
     outs = []
     m.layer1[0].register_forward_hook(lambda mod, i, o: outs.append(o))
     m.eval()(torch.randn(2, 3, 32, 32))
@@ -418,9 +414,8 @@ def test_preact_net_has_no_relu_on_the_identity_path():
 def test_plain_twins_have_no_shortcut(plain, resnet):
     """The same layers without the shortcuts (and without the projections on them)."""
     twin, res = build_model(net(plain)), build_model(net(resnet))
-    assert all(u.downsample is None and not u.residual for u in twin.modules() if isinstance(u, Block))
-    projections = sum(count_params(u.downsample) for u in res.modules()
-                      if isinstance(u, Block) and u.downsample is not None)
+    assert all(u.shortcut is None and not u.residual for u in twin.units())
+    projections = sum(count_params(u.shortcut) for u in res.units() if u.shortcut is not None)
     assert count_params(twin) == count_params(res) - projections
     x1, x2 = torch.randn(2, 3, 32, 32).chunk(2)
     for model, residual in ((twin, False), (res, True)):
@@ -454,8 +449,9 @@ def test_response_layers_of_the_follow_ups(name, layers):
     assert len(found) == layers == sum(1 for c in m.modules()
                                        if isinstance(c, nn.Conv2d) and c.kernel_size == (3, 3))
     if name == "preact-ResNet-20":
-        assert [n for n, _ in found[:3]] == ["layer1.0.bn1", "layer1.0.bn2", "layer1.1.bn1"]
-        assert found[-1][0] == "final_bn"
+        assert [n for n, _ in found[:3]] == ["layer1.0.branch.bn1", "layer1.0.branch.bn2",
+                                             "layer1.1.branch.bn1"]
+        assert found[-1][0] == "head.bn"
     rows = layer_response_stds(m, [(torch.randn(8, 3, 32, 32), None)])
     assert len(rows) == layers and all(r["std"] > 0 for r in rows)
 
@@ -463,13 +459,13 @@ def test_response_layers_of_the_follow_ups(name, layers):
 def test_dropout_sits_before_the_last_conv():
     m = build_model(net("WRN-16-8-dropout0.3"))
     u = m.layer1[0]
-    assert isinstance(u.dropout, nn.Dropout) and u.dropout.p == 0.3
+    assert isinstance(u.branch.dropout, nn.Dropout) and u.branch.dropout.p == 0.3
     assert model_name(net("WRN-16-8-dropout0.3")) == "WRN-16-8-dropout0.3"
     x = torch.randn(2, 16, 8, 8)
     u.eval()
     with torch.no_grad():
         assert torch.equal(u(x), u(x))  # eval: dropout off
-    assert cifar(20).layer1[0].dropout is None  # the paper's nets: no module added
+    assert isinstance(cifar(20).layer1[0].branch.dropout, nn.Identity)  # the paper's nets: none
 
 
 @pytest.mark.parametrize("name", [
@@ -491,7 +487,8 @@ def test_imagenet_names_read_back(name, family):
 
 
 @pytest.mark.parametrize("cfg,match", [
-    (dict(family="imagenet", depth=50, width=2), r"model\.width=2 is invalid; valid values: 1 on ImageNet nets .*base_width"),
+    (dict(family="imagenet", depth=50, width=2),  # a family takes only the options it uses
+     r"^unknown option model\.width \(did you mean model\.base_width\?\); valid model options: "),
     (dict(depth=100, bottleneck=True), r"model\.depth=100 is invalid; valid values: 9n\+2 .*164 and 1001"),
     (dict(depth=1001), r"model\.depth=1001 is invalid; valid values: 6n\+2 .*or 9n\+2 with model\.bottleneck=true"),
     (dict(depth=20, cardinality=8), r"model\.cardinality=8 is invalid; valid values: 1 with basic units .*bottleneck=true"),
@@ -530,5 +527,7 @@ def test_net_shorthand_and_run_names_of_the_follow_ups():
     c = resolved(compose(["net=ResNet-110", "model.block=preact"]))  # a key set directly wins
     assert c["run_name"] == "cifar10-preact-ResNet-110-s0"
     c = resolved(compose(["model=imagenet", "net=ResNeXt-50-32x4d"]))
-    assert (c["model"]["cardinality"], c["model"]["base_width"], c["model"]["width"]) == (32, 4, 1)
+    # torchvision's resnext50_32x4d: grouped, strided on the 3x3; ImageNet nets have no width
+    assert (c["model"]["cardinality"], c["model"]["base_width"], c["model"]["stride_in"]) == (32, 4, "3x3")
+    assert "width" not in c["model"]
     assert c["run_name"] == "cifar10-ResNeXt-50-32x4d-s0"

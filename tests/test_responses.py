@@ -48,7 +48,7 @@ def test_layer_stds_equal_direct_computation_on_a_small_net(residual):
     rows = layer_response_stds(model, batches)
     assert model.training  # the model's mode is restored
     assert [r["layer"] for r in rows] == list(range(1, 14))
-    assert rows[0]["name"] == "bn1" and rows[1]["name"] == "layer1.0.bn1"
+    assert rows[0]["name"] == "stem.bn" and rows[1]["name"] == "layer1.0.branch.bn1"
     assert [r["std"] for r in rows] == pytest.approx(_direct(model, x), rel=1e-9)
 
 

@@ -9,16 +9,17 @@ import argparse
 import torch
 
 from .. import paper
-from ..config.resolvers import parse_net
 from ..tables import write_table
-from .build import build_model, model_name, validate_model_cfg
+from .build import checked
+from .choices import family_of
 from .inspect import count_flops, count_params, count_weights
+from .naming import label, parse_net
 
 COLUMNS = (
     "family", "model", "depth", "residual", "shortcut", "block", "params", "params_M",
     "weights_M", "paper_params_M", "GMACs", "paper_GFLOPs",
 )
-# The follow-ups' nets by name (resnet_lab.config.resolvers.parse_net), with their plain twins.
+# The follow-ups' nets by name (resnet_lab.models.naming.parse_net), with their plain twins.
 BEYOND_CIFAR = (
     "preact-ResNet-110", "preact-ResNet-1202", "ResNet-164", "preact-ResNet-164", "plain-164",
     "ResNet-1001", "preact-ResNet-1001", "WRN-16-8", "plain-WRN-16-8", "WRN-28-10",
@@ -27,12 +28,14 @@ BEYOND_CIFAR = (
 
 
 def _row(cfg: dict, size: tuple[int, int, int], paper_params, paper_flops) -> dict:
-    cfg = validate_model_cfg(cfg)
+    from hydra.utils import instantiate
+
+    cfg = checked(cfg)
     with torch.device("meta"):  # shapes only: counted without allocating or computing
-        model = build_model(cfg)
+        model = instantiate(cfg)
     params = count_params(model)
     return dict(
-        family=cfg["family"], model=model_name(cfg), depth=cfg["depth"], residual=cfg["residual"],
+        family=family_of(cfg), model=label(cfg), depth=cfg["depth"], residual=cfg["residual"],
         shortcut=cfg["shortcut"] if cfg["residual"] else "-", block=cfg["block"],
         params=params, params_M=round(params / 1e6, 2),
         weights_M=round(count_weights(model) / 1e6, 2), paper_params_M=paper_params,
@@ -63,7 +66,7 @@ def architecture_rows(cifar_depths=paper.CIFAR_DEPTHS, imagenet_depths=paper.IMA
             rows.append(_row(cfg, size, paper_params, paper.IMAGENET_GFLOPS.get(depth)
                              if family == "imagenet" else None))
     for net in beyond:
-        cfg = dict(family="cifar", **parse_net(net))
+        cfg = dict(family="cifar", **parse_net(net, "cifar"))
         reported = paper.BEYOND.get(net)
         rows.append(_row(cfg, (3, 32, 32), reported.params_m if reported else None, None))
     if not beyond_imagenet:

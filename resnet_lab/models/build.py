@@ -1,4 +1,5 @@
-"""``build_model(cfg)``: the one way the rest of resnet_lab makes a network; ``label``: its name."""
+"""The one way the rest of resnet_lab makes a network: from a model config (``build_model``) or a
+net's name (``create_model``), checked first, then built by ``hydra.utils.instantiate``."""
 
 from __future__ import annotations
 
@@ -7,87 +8,32 @@ from typing import Any
 
 from torch import nn
 
-from .cifar import CifarResNet
-from .imagenet import ImageNetResNet
-
-# The model fields beyond the 2015 paper's (family, depth, residual, shortcut), with the values
-# that leave a net as the paper has it; records written before they existed read as these.
-ARCH_DEFAULTS: dict[str, Any] = dict(block="original", bottleneck=False, width=1, cardinality=1,
-                                     base_width=64, dropout=0.0)
+from .naming import label
 
 
-def validate_model_cfg(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a model config and return it as plain keyword values, defaults filled in.
+def checked(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A model config (partial, or an older record's) complete and checked: ConfigError names
+    the first bad option and its valid values."""
+    from ..config.validation import check_model_config  # the config checks import the naming
 
-    Raises ``ConfigError`` naming the option and its valid values. The keys, types and defaults
-    are ``resnet_lab.config.schema``'s, the rules ``resnet_lab.config.checks``'.
-    """
-    from ..config import model_kwargs  # not at the top: the config package imports the models
-
-    return model_kwargs(cfg)
+    return check_model_config(model)
 
 
-def build_model(cfg: Mapping[str, Any]) -> nn.Module:
-    """Build the network a model config describes (see ``conf/model/*.yaml``)."""
-    kw = validate_model_cfg(cfg)
-    family = kw.pop("family")
-    return CifarResNet(**kw) if family == "cifar" else ImageNetResNet(**kw)
+def build_model(model: Mapping[str, Any]) -> nn.Module:
+    """The network a model config describes (``conf/model/*.yaml``)."""
+    from hydra.utils import instantiate
+
+    return instantiate(checked(model))
 
 
-def cifar_bottleneck_by_name(depth: int) -> bool:
-    """Whether a CIFAR net named by its depth alone (``ResNet-164``) has bottleneck units: from
-    164 layers when the depth is 9n+2, as He et al. 2016 name theirs (ResNet-110 and -1202 are
-    basic, ResNet-164 and -1001 bottleneck)."""
-    return depth >= 164 and (depth - 2) % 9 == 0
+def create_model(net: str, family: str = "cifar", **options: Any) -> nn.Module:
+    """A net by its name, as ``net=`` takes it: ``create_model("ResNet-110")``,
+    ``create_model("ResNet-50", "imagenet", num_classes=10)``."""
+    from ..config.validation import net_fields
+
+    return build_model({**net_fields(net, family), **options})
 
 
-def label(family: str, depth: int, residual: bool, shortcut: str, block: str = "original",
-          bottleneck: bool = False, width: int = 1, cardinality: int = 1, base_width: int = 64,
-          dropout: float = 0.0) -> str:
-    """The papers' legend names: ``plain-56``, ``ResNet-110``, ``ResNet-34-C`` (He et al. 2015),
-    ``preact-ResNet-164`` (2016), ``WRN-28-10`` (Zagoruyko & Komodakis: its depth counts the
-    three 1x1 projections, so it is model.depth + 2), ``ResNeXt-29-8x64d`` (Xie et al.).
-
-    What a name implies is left out: the shortcut unless it is the net's default (A on CIFAR's
-    basic ResNets, B elsewhere), the block unless it differs from the paper's (WRNs are
-    pre-activation), CIFAR's unit (``-basic``, ``-bottleneck``) and width (``-w4``) unless they
-    differ from what the name means. Plain twins: ``plain-110``, ``preact-plain-110``,
-    ``plain-WRN-28-10``. Dropout is named with its rate: ``WRN-28-10-dropout0.3``.
-    """
-    cifar = family == "cifar"
-    bottleneck = bool(bottleneck) if cifar else False  # ImageNet's follows from the depth
-    grouped = cardinality > 1 or base_width != 64
-    wide = cifar and width > 1 and not bottleneck and not grouped
-    if grouped:
-        kind, usual_block, usual_width = f"ResNeXt-{depth}-{cardinality}x{base_width}d", "original", 4
-    elif wide:
-        kind, usual_block, usual_width = f"WRN-{depth + 2}-{width}", "preact", width
-    else:
-        kind, usual_block, usual_width = f"ResNet-{depth}", "original", 1
-    name = kind if residual else f"plain-{kind}".replace("plain-ResNet-", "plain-")
-    if block != usual_block:
-        name = f"{block}-{name}"
-    if cifar and width != usual_width:
-        name += f"-w{width}"
-    if cifar and kind.startswith("ResNet-") and bottleneck != cifar_bottleneck_by_name(depth):
-        name += "-bottleneck" if bottleneck else "-basic"
-    default = "A" if cifar and not bottleneck and width == 1 else "B"
-    if residual and shortcut != default:
-        name += f"-{shortcut}"
-    if dropout:
-        name += f"-dropout{dropout:g}"
-    return name
-
-
-def model_label(model: Mapping[str, Any]) -> str:
-    """``label`` of a (plain, possibly partial) model config: what the 2015 paper's nets lack
-    reads as ``ARCH_DEFAULTS``."""
-    arch = {k: v if model.get(k) is None else model[k] for k, v in ARCH_DEFAULTS.items()}
-    family = model.get("family", "cifar")
-    shortcut = model.get("shortcut") or ("A" if family == "cifar" else "B")
-    return label(family, int(model["depth"]), bool(model.get("residual", True)), shortcut, **arch)
-
-
-def model_name(cfg: Mapping[str, Any]) -> str:
-    """``label`` of a model config."""
-    return model_label(validate_model_cfg(cfg))
+def model_name(model: Mapping[str, Any]) -> str:
+    """The legend name of a model config, checked."""
+    return label(checked(model))

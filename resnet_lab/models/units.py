@@ -1,0 +1,61 @@
+"""Residual units: ``out = shortcut(x) + gate(branch(x))`` (``branches``, ``shortcuts``, ``gates``).
+
+A plain unit is the same unit without a shortcut (``shortcut=None``): the same layers and, with
+option A, the same parameters; only the addition is gone (He et al. 2015, Sec. 4.1).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .shortcuts import Projection
+
+
+class Unit(nn.Module):
+    """The original unit (He et al. 2015, Fig. 2): the ReLU comes after the addition."""
+
+    def __init__(self, branch: nn.Module, shortcut: nn.Module | None, gate: nn.Module) -> None:
+        super().__init__()
+        self.branch, self.shortcut, self.gate = branch, shortcut, gate
+        self.relu = nn.ReLU(inplace=True)
+        self.out_channels = branch.out_channels
+
+    @property
+    def residual(self) -> bool:
+        return self.shortcut is not None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.gate.computes():  # the gate dropped the branch: the unit is its shortcut
+            return self.relu(self.shortcut(x))
+        y = self.gate(self.branch(x))
+        return self.relu(y if self.shortcut is None else y + self.shortcut(x))
+
+
+class PreactUnit(nn.Module):
+    """The pre-activation unit (He et al. 2016): nothing after the addition, so the shortcuts
+    form a clean identity path. Identity and option A carry the raw input; a projection takes
+    the pre-activated one, as in He et al. 2016 and Zagoruyko & Komodakis 2016 where the shape
+    changes."""
+
+    def __init__(self, branch: nn.Module, shortcut: nn.Module | None, gate: nn.Module) -> None:
+        super().__init__()
+        self.branch, self.shortcut, self.gate = branch, shortcut, gate
+        self.out_channels = branch.out_channels
+
+    @property
+    def residual(self) -> bool:
+        return self.shortcut is not None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        projects = isinstance(self.shortcut, Projection)
+        if not self.gate.computes():
+            return self.shortcut(self.branch.preactivate(x) if projects else x)
+        pre = self.branch.preactivate(x)
+        y = self.gate(self.branch(pre))
+        if self.shortcut is None:
+            return y
+        return y + self.shortcut(pre if projects else x)
+
+
+UNITS: dict[str, type[nn.Module]] = {"original": Unit, "preact": PreactUnit}

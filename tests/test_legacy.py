@@ -1,0 +1,106 @@
+"""The nets built from parts are the nets the code before them built (tests/fixtures/legacy/,
+recorded by that code): for the same seed the same weights under the same names, the same
+outputs, the same labels; and a run directory that code left half done resumes to the records of
+its uninterrupted run."""
+
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from resnet_lab.models import build_model, count_params, label, parse_net, response_layers
+from resnet_lab.models.net import flat_key
+
+from .conftest import run_py
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy"
+NETS = json.loads((LEGACY / "legacy_nets.json").read_text())
+
+
+def state_hash(sd: dict) -> str:
+    """As record_legacy_nets.py hashes a state dict: names, dtypes, shapes and values."""
+    h = hashlib.sha256()
+    for k in sorted(sd):
+        t = sd[k].detach().contiguous().cpu()
+        h.update(k.encode())
+        h.update(str(t.dtype).encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def outputs(y: torch.Tensor) -> dict:
+    y = y.double()
+    return dict(head=[round(v, 7) for v in y[:, :10].flatten().tolist()], sum=y.sum().item(),
+                abs=y.abs().sum().item())
+
+
+def same(a, b) -> bool:
+    """Equal, NaN equal to NaN (the deepest nets' eval outputs overflow at initialisation: BN's
+    running statistics are still the identity there)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+
+
+def heavy(row: dict) -> bool:
+    c = row["config"]
+    return row["params"] > 12e6 or c["depth"] >= 1001
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, marks=pytest.mark.slow) if heavy(r) else r for r in NETS],
+                         ids=lambda r: f"{r['config']['family']}-{r['label']}")
+def test_every_net_is_the_one_the_code_before_the_parts_built(row):
+    cfg = row["config"]  # in the older keys (family: cifar): read as today's
+    torch.manual_seed(0)
+    net = build_model(cfg)
+    assert count_params(net) == row["params"] and len(response_layers(net)) == row["responses"]
+    size, n = (64, 1) if cfg["family"] == "imagenet" else (32, 2)
+    x = torch.randn(n, cfg.get("in_channels", 3), size, size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        evaluated = outputs(net.eval()(x))
+        torch.manual_seed(2)
+        trained = outputs(net.train()(torch.cat([x, x.flip(-1)])))
+    assert same(evaluated, row["eval"]) and same(trained, row["train"])
+    # recorded after the two passes, as here (the train-mode one updates BN's running statistics)
+    flat = {flat_key(k): v for k, v in net.state_dict().items()}
+    assert len(flat) == row["state_dict_keys"]
+    assert state_hash(flat) == row["state_hash"]  # same seed: the same weights, the old names
+    assert label(cfg) == row["label"]
+    assert label({"family": cfg["family"], **parse_net(row["label"], cfg["family"])}) == row["label"]
+
+
+@pytest.mark.parametrize("name", ["ResNet-8", "preact-ResNet-8", "ResNet-11-bottleneck", "ResNeXt-11-2x8d"])
+def test_a_state_dict_in_the_old_names_loads_and_computes_the_same(name):
+    row = next(r for r in NETS if r["label"] == name and r["config"]["family"] == "cifar")
+    torch.manual_seed(0)
+    old = {flat_key(k): v.clone() for k, v in build_model(row["config"]).state_dict().items()}
+    fresh = build_model(row["config"])  # other weights, then the old state dict, as it was saved
+    fresh.load_state_dict(old, strict=True)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert same(outputs(fresh.eval()(x)), row["eval"])
+    assert set(fresh.torchvision_state_dict()) == set(old)
+
+
+def test_a_run_the_older_code_left_half_done_resumes_to_its_uninterrupted_records(tmp_path):
+    """make_legacy_run.py's run killed after its iteration-20 checkpoint: its config.yaml in the
+    older keys, its checkpoint in the older parameter names. The same command now resumes it and
+    ends with the records of the older code's uninterrupted run."""
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    shutil.copytree(LEGACY / "killed_run", run_dir)
+    args = ["data=synthetic", "trainer=debug", "data.train_size=512", "data.val_size=128",
+            "data.test_size=256", "data.batch_size=64", "trainer.progress=lines", "model.depth=8",
+            "logger=none", "trainer.max_steps=30", "trainer.eval_every=10", "trainer.ckpt_every=10",
+            "trainer.log_every=5", "trainer.deterministic=true"]
+    out = run_py(args, tmp_path).stdout
+    assert "resuming from its last checkpoint (iteration 20)" in out
+    assert (run_dir / "metrics.csv").read_text() == (LEGACY / "reference" / "metrics.csv").read_text()
+    done, reference = (json.loads((d / "summary.json").read_text()) for d in (run_dir, LEGACY / "reference"))
+    assert (done["status"], done["test_error"], done["params"]) == ("done", reference["test_error"], reference["params"])
