@@ -41,7 +41,8 @@ from .callbacks import format_duration
 from .compose import compose
 from .config import validate
 from .errors import ConfigError, ResnetLabError
-from .models import count_params
+from .models.build import build_model
+from .models.inspect import count_params
 from .tables import write_table
 from .train import (
     build_callbacks,
@@ -126,33 +127,35 @@ def time_lightning(c: dict, args, workdir: Path) -> tuple[float, float]:
     ``args.warmup`` iterations before them."""
     import lightning as L
 
-    from .data import build_datamodule
+    from .data.build import build_datamodule
     from .records import MetricsRecord
 
     L.seed_everything(c["seed"], verbose=False)
     dm = build_datamodule(c["data"], c["seed"])
     timer = Timer(args.warmup)
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
-    trainer = build_trainer(c, run_dir, [MetricsRecord(run_dir)], [*build_callbacks(c), timer])
-    module = build_module(c, dm)
+    numerics = hardware.choose(c["trainer"])
+    trainer = build_trainer(c, run_dir, [MetricsRecord(run_dir)], [*build_callbacks(c), timer], numerics)
+    module = build_module(c, numerics, dm)
     trainer.fit(module, datamodule=dm)
     return timer.end - timer.start, timer.start - timer.begin
 
 
 def time_hand_loop(c: dict, args, device: torch.device) -> float:
     """Seconds for ``args.steps`` iterations of a plain loop over the same model and batches."""
-    from .data import build_datamodule
+    from .data.build import build_datamodule
 
     torch.manual_seed(c["seed"])
     dm = build_datamodule(c["data"], c["seed"])
     dm.place(device)
-    module = build_module(c, dm).to(device)
+    numerics = hardware.choose(c["trainer"])
+    module = build_module(c, numerics, dm).to(device)
     model = module.model  # compiled in place when trainer.compile is on
     # the Lightning path's own optimizer and per-iteration lr scheduler: same groups and kernels
     configured = module.configure_optimizers()
     opt, scheduler = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
     stream = iter(dm.train_dataloader())
-    bf16 = hardware.choose(c["trainer"]).precision.startswith("bf16")
+    bf16 = numerics.precision.startswith("bf16")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     model.train()
     for i in range(args.warmup + args.steps):
@@ -194,7 +197,8 @@ def measure(net: str, setting: str, c: dict, args, workdir: Path) -> dict:
     tl, th = min(lightning), min(hand)
     ms_it = 1000 * tl / args.steps
     return dict(
-        net=net, setting=setting, params=count_params(build_module(c).model), batch=args.batch,
+        net=net, setting=setting, params=count_params(build_model(c["model"])),
+        batch=args.batch,
         lightning_img_s=round(images / tl, 1), lightning_ms_it=round(ms_it, 2),
         hand_img_s=round(images / th, 1), hand_ms_it=round(1000 * th / args.steps, 2),
         ratio=round(th / tl, 3),

@@ -148,7 +148,7 @@ def check_data_once(config: DictConfig) -> None:
     fetched) is said once, before any job starts, instead of once per job."""
     from omegaconf import OmegaConf
 
-    from .data import build_datamodule
+    from .data.build import build_datamodule
     from .errors import DataCorruptError, DataNotFoundError
 
     if _swept(config, "data") or _swept(config, "paths"):

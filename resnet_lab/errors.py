@@ -40,9 +40,8 @@ def unknown_keys(group: str, keys: Iterable[str], known: Iterable[str]) -> Confi
         near = difflib.get_close_matches(k, known, n=1)
         hint = f" (did you mean {group}.{near[0]}?)" if near else ""
         parts.append(f"{group}.{k}{hint}")
-    return ConfigError(
-        f"unknown option {', '.join(parts)}; valid {group} options: {', '.join(known)}."
-    )
+    valid = f"valid {group} options: {', '.join(known)}" if known else f"this {group} takes no options"
+    return ConfigError(f"unknown option {', '.join(parts)}; {valid}.")
 
 
 class DivergenceError(ResnetLabError):

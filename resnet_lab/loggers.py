@@ -23,26 +23,32 @@ from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import CSVLogger, WandbLogger  # wandb is imported when a run starts
 
-from .models import model_label
+from .data.registry import dataset_of
+from .metric_names import (
+    ITERATION_SERIES,
+    RESPONSE_SORTED,
+    RESPONSE_STD,
+    RESPONSE_X,
+    TEST_ERROR,
+    TEST_TOP5,
+    TRAIN_ERROR,
+    VAL_ERROR,
+    WANDB_STEP,
+    summary_key,
+)
+from .models.choices import family_of
+from .models.naming import label
 from .records import MetricsRecord, RunDir
 
 WANDB_ID_FILE = "wandb_run_id"
 _SECRET_WORDS = ("key", "token", "secret", "password")
 
-# The iteration: Lightning's WandbLogger writes the step it is given (module.py logs the
-# iteration as Lightning's ``step``) under this key; W&B's own ``_step`` only counts log calls.
-STEP_KEY = "trainer/global_step"
-# What module.py logs against the iteration (errors in %).
-ITERATION_SERIES = ("train/error", "train/loss", "lr", "val/error", "test/error",
-                    "val/top5_error", "test/top5_error")
-# Figure 7: a layer's std against its index in forward order, and the stds sorted in descending
-# order against their rank; both ranks and indices run 1..n, so the two share one x key.
-RESPONSE_X, RESPONSE_STD, RESPONSE_SORTED = "responses/layer", "responses/std", "responses/std_sorted"
+STEP_KEY = WANDB_STEP  # the iteration, as Lightning's WandbLogger writes it (metric_names.py)
 # The job type of a training run: the dashboards' run sets take these runs only.
 TRAIN_JOB_TYPE = "train"
 # The run record's final values (summary.json) that finish_wandb copies into the W&B summary.
-FINAL_FIELDS = ("status", "steps", "params", "test_error", "train_error", "val_error",
-                "test_top5_error", "warmup_ended_at", "device", "wall_time_s")
+FINAL_FIELDS = ("status", "steps", "params", *(summary_key(m) for m in (TEST_ERROR, TRAIN_ERROR, VAL_ERROR, TEST_TOP5)),
+                "warmup_ended_at", "device", "wall_time_s")
 
 
 def wandb_logged_in() -> bool:
@@ -100,9 +106,8 @@ def flat_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
     config.yaml keeps it. The data set's name is ``dataset``: ``data`` is the data config itself.
     """
     m = cfg["model"]
-    return {"net": model_label(m),
-            "family": m["family"], "depth": m["depth"], "residual": m["residual"],
-            "shortcut": m["shortcut"], "dataset": cfg["data"]["name"], "seed": cfg["seed"],
+    return {"net": label(m), "family": family_of(m), "depth": m["depth"], "residual": m["residual"],
+            "shortcut": m["shortcut"], "dataset": dataset_of(cfg["data"]).name, "seed": cfg["seed"],
             "study": cfg["study"]}
 
 
@@ -118,13 +123,42 @@ def define_dashboard_metrics(run) -> None:
 
 
 class StudyWandbLogger(WandbLogger):
-    """Lightning's W&B logger that also defines the dashboards' metrics when its run starts
-    (Lightning starts the run lazily, at the first log call; so does this)."""
+    """Lightning's W&B logger for a run of a study: group = the study, name = the run name, the
+    run's resolved config (never a credential) plus ``flat_fields``; the W&B id kept in the run
+    directory, so a resumed run continues its W&B run. It also defines the dashboards' metrics
+    when its run starts (Lightning starts the run lazily, at the first log call; so does this).
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    ``mode`` auto: online when logged in (``wandb login`` or WANDB_API_KEY), else offline (files
+    under the run directory; ``wandb sync`` uploads them later). ``run_dir``, ``resume_step`` and
+    ``run_config`` are given by the run (``build_loggers``), the rest by ``conf/logger/wandb.yaml``.
+    """
+
+    runtime_args = ("run_dir", "resume_step", "run_config")
+
+    def __init__(self, project: str, entity: str | None, mode: str, name: str, group: str,
+                 tags: list[str], run_dir: str = ".", resume_step: int | None = None,
+                 run_config: Mapping[str, Any] | None = None) -> None:
+        self.mode, self.run_dir, self.study = wandb_mode(mode), Path(run_dir), group
+        # under a W&B sweep agent the agent names the run (WANDB_RUN_ID); otherwise the id kept
+        # in the run directory lets a resumed run continue its W&B run
+        self.run_id = None if os.environ.get("WANDB_SWEEP_ID") or self.mode == "disabled" else _wandb_id(self.run_dir)
+        cfg = run_config or {}
+        super().__init__(project=project, entity=entity, group=group, name=name,
+                         tags=[str(t) for t in tags], id=self.run_id, resume="allow",
+                         save_dir=str(run_dir), mode=self.mode, job_type=TRAIN_JOB_TYPE,
+                         log_model=False,
+                         config={**without_secrets(dict(cfg)), **(flat_fields(cfg) if cfg else {})})
         # Lightning passes anonymous=None, which W&B now answers with a warning on every run
         self._wandb_init.pop("anonymous", None)
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "disabled"
+
+    def describe(self) -> str:
+        return (f"W&B {self.mode} (project {self._project}, group {self.study}"
+                + (f", run {self.run_id})" if self.run_id else ")")
+                + (f", sync later with `wandb sync {self.run_dir / 'wandb'}`" if self.mode == "offline" else ""))
 
     @property
     def experiment(self):
@@ -142,13 +176,21 @@ class StudyWandbLogger(WandbLogger):
 
 
 class ResumableCSVLogger(CSVLogger):
-    """Lightning's CSV logger, which deletes its metrics.csv when it starts in a directory that
-    is not empty. A resumed run (``resume_step``) keeps the rows up to its checkpoint instead,
-    as the run's own metrics.csv does, and so has nothing to warn about."""
+    """Lightning's CSV logger, under the run directory's ``csv/``. Lightning's deletes its
+    metrics.csv when it starts in a directory that is not empty; a resumed run (``resume_step``)
+    keeps the rows up to its checkpoint instead, as the run's own metrics.csv does, and so has
+    nothing to warn about. It takes no options: the run gives it all it needs."""
 
-    def __init__(self, *args, resume_step: int | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    runtime_args = ("run_dir", "resume_step", "run_config")
+    enabled = True
+
+    def __init__(self, run_dir: str = ".", resume_step: int | None = None,
+                 run_config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(save_dir=str(run_dir), name="csv", version="")
         self._resume_step = resume_step
+
+    def describe(self) -> str:
+        return f"and {Path(self.log_dir)}"
 
     @property
     def experiment(self):
@@ -184,28 +226,20 @@ def _wandb_id(run_dir: Path) -> str:
 
 
 def build_loggers(cfg: Mapping[str, Any], run_dir: Path, resume_step: int | None) -> tuple[list, str]:
-    """Loggers for a run, and a line describing where its metrics go."""
+    """The run's loggers: its own records (``records.MetricsRecord``, always) and the ``logger``
+    group's (``hydra.utils.instantiate``; none for logger=none), and a line saying where its
+    metrics go."""
+    from hydra.utils import instantiate
+
     loggers: list = [MetricsRecord(run_dir, resume_step)]
-    lg = cfg["logger"]
     where = f"metrics: {run_dir / 'metrics.csv'}"
-    if lg["name"] == "csv":
-        loggers.append(ResumableCSVLogger(save_dir=str(run_dir), name="csv", version="",
-                                          resume_step=resume_step))
-        where += f" and {run_dir / 'csv'}"
-    elif lg["name"] == "wandb":
-        mode = wandb_mode(lg["mode"])
-        if mode != "disabled":
-            # under a W&B sweep agent the agent names the run (WANDB_RUN_ID); otherwise the id
-            # kept in the run directory lets a resumed run continue its W&B run
-            run_id = None if os.environ.get("WANDB_SWEEP_ID") else _wandb_id(run_dir)
-            loggers.append(StudyWandbLogger(
-                project=lg["project"], entity=lg["entity"], group=cfg["study"], name=cfg["run_name"],
-                tags=[str(t) for t in cfg.get("tags", [])], id=run_id, resume="allow",
-                save_dir=str(run_dir), mode=mode, job_type=TRAIN_JOB_TYPE, log_model=False,
-                config={**without_secrets(dict(cfg)), **flat_fields(cfg)}))
-            where += (f"; W&B {mode} (project {lg['project']}, group {cfg['study']}"
-                      + (f", run {run_id})" if run_id else ")")
-                      + (f", sync later with `wandb sync {run_dir / 'wandb'}`" if mode == "offline" else ""))
+    if cfg.get("logger"):
+        # the run's own arguments after Hydra's: instantiate would build the run config's _target_s
+        lg = instantiate(dict(cfg["logger"]), _partial_=True, _convert_="all")(
+            run_dir=str(run_dir), resume_step=resume_step, run_config=cfg)
+        if lg.enabled:
+            loggers.append(lg)
+            where += ("; " if isinstance(lg, WandbLogger) else " ") + lg.describe()
     return loggers, where
 
 

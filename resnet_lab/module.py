@@ -30,7 +30,9 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from .errors import DivergenceError
-from .models import build_model
+from .metric_names import EVAL_ERRORS, EVAL_SPLITS, LR, STEP, TRAIN_ERROR, TRAIN_LOSS, eval_metric
+from .models.build import build_model
+from .models.choices import family_of
 from .schedule import IterationLR, LrSchedule, warmup_enabled
 
 
@@ -44,11 +46,6 @@ class ErrorRate(MulticlassAccuracy):
     def compute(self) -> torch.Tensor:
         # float64, as the records have always held it (a float32 error is off in the 6th digit)
         return 100.0 * (1.0 - super().compute().double())
-
-
-def logs_top5_error(data: Mapping[str, Any]) -> bool:
-    """Top-5 errors are logged on ImageNet (its tables report them), where there are classes to spare."""
-    return data["name"] == "imagenet" and data["num_classes"] > 5
 
 
 def averaged_softmax(net: Callable[[torch.Tensor], torch.Tensor], views) -> torch.Tensor:
@@ -108,16 +105,16 @@ class ResNetModule(L.LightningModule):
             self.model.compile(mode=compile_mode)  # in place: the state_dict keeps its names
         self._eager = False  # set when the compiler failed
         self.log_every = log_every
-        self.schedule = LrSchedule(optim, warmup_enabled(optim["warmup"]["enabled"], model["family"], model["depth"]))
+        self.schedule = LrSchedule(optim, warmup_enabled(optim["warmup"]["enabled"], family_of(model), model["depth"]))
         n = model["num_classes"]
         self.train_error = ErrorRate(n)
         self.train_loss = MeanMetric(nan_strategy="disable")  # NaNs must reach the divergence guard
         for m in (self.train_error, self.train_loss):
             m.persistent(True)  # a run resumed between two log points averages the same iterations
-        ks = {"error": 1, "top5_error": 5} if top5 else {"error": 1}
+        ks = {name: k for name, k in EVAL_ERRORS.items() if top5 or k == 1}
         self.eval_metrics = nn.ModuleDict({
             split: nn.ModuleDict({name: ErrorRate(n, k) for name, k in ks.items()})
-            for split in ("val", "test")
+            for split in EVAL_SPLITS
         })
         self.events: list[str] = []  # one-off messages (warm-up end, lr drops) for the progress display
 
@@ -173,7 +170,7 @@ class ResNetModule(L.LightningModule):
             self._diverged(step, loss.item())
         # float64: Lightning would store a Python float as float32 (lr 0.1 -> 0.10000000149)
         lr = torch.tensor(self._lr(), dtype=torch.float64)
-        self.log_dict({"train/error": error, "train/loss": loss, "lr": lr, "step": float(step)},
+        self.log_dict({TRAIN_ERROR: error, TRAIN_LOSS: loss, LR: lr, STEP: float(step)},
                       on_step=on_step, on_epoch=not on_step)
 
     def _lr(self) -> float:
@@ -205,11 +202,11 @@ class ResNetModule(L.LightningModule):
         logits = self(x) if scores is None else scores
         for name, metric in self.eval_metrics[split].items():
             metric.update(logits, y)
-            self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True, add_dataloader_idx=False)
+            self.log(eval_metric(split, name), metric, on_step=False, on_epoch=True, add_dataloader_idx=False)
 
     def _log_step(self) -> None:
         # evaluations are logged at the iteration they follow, as the training curves are
-        self.log("step", float(self.global_step), on_step=False, on_epoch=True, sync_dist=True)
+        self.log(STEP, float(self.global_step), on_step=False, on_epoch=True, sync_dist=True)
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluate(self._eval_names()[dataloader_idx], batch)

@@ -22,8 +22,8 @@ import yaml
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from .config import NOT_RESULTS  # the result-neutral keys, also kept out of sweep job names
-from .config.schema import shared_model_defaults
+from .config.legacy import upgrade
+from .config.neutral import is_result  # the result-neutral keys, also kept out of sweep job names
 from .errors import RunDirError
 
 CONFIG, METRICS, SUMMARY, CHECKPOINTS = "config.yaml", "metrics.csv", "summary.json", "checkpoints"
@@ -59,10 +59,6 @@ def flatten(d: Mapping, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _is_result_key(key: str) -> bool:
-    return not any(key == p or key.startswith(p + ".") for p in NOT_RESULTS)
-
-
 class RunDir:
     """The files of one run directory."""
 
@@ -91,15 +87,13 @@ class RunDir:
             return None
 
     def check_config(self, cfg: Mapping) -> None:
-        """Refuse to reuse a directory whose run was made with another config."""
+        """Refuse to reuse a directory whose run was made with another config (a record of
+        older code is read in today's keys: legacy.py)."""
         old = self.config()
         if old is None:
             return
-        a = {k: v for k, v in flatten(old).items() if _is_result_key(k)}
-        b = {k: v for k, v in flatten(cfg).items() if _is_result_key(k)}
-        if "model" in old:  # model fields newer than the record: the older code built their default
-            for k, v in shared_model_defaults().items():
-                a.setdefault(f"model.{k}", v)
+        a = {k: v for k, v in flatten(upgrade(old)).items() if is_result(k)}
+        b = {k: v for k, v in flatten(cfg).items() if is_result(k)}
         diffs = [k for k in sorted(set(a) | set(b)) if a.get(k, "<unset>") != b.get(k, "<unset>")]
         if diffs:
             shown = "; ".join(f"{k}: {a.get(k, '<unset>')!r} there, {b.get(k, '<unset>')!r} here"

@@ -26,10 +26,12 @@ from . import ddp, hardware
 from .callbacks import PeriodicCheckpoint, format_duration
 from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
-from .data import build_datamodule
+from .data.build import build_datamodule
+from .data.registry import dataset_of, logs_top5
 from .errors import ConfigError, Interrupted, RunDirError
 from .loggers import build_loggers, finish_wandb
-from .models import count_params
+from .metric_names import TEST_ERROR, TEST_TOP5, TRAIN_ERROR, VAL_ERROR, summary_key
+from .models.inspect import count_params
 from .records import RunDir, read_metrics
 
 log = logging.getLogger("resnet_lab")
@@ -104,7 +106,8 @@ def build_callbacks(c: Mapping[str, Any]) -> list:
     return callbacks
 
 
-def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks: list = ()):
+def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks: list,
+                  numerics: hardware.Numerics):
     import lightning as L
     from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
@@ -114,7 +117,7 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
     try:
         return L.Trainer(
             accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
-            strategy=t["strategy"], sync_batchnorm=_sync_batchnorm(t), precision=hardware.choose(t).precision,
+            strategy=t["strategy"], sync_batchnorm=_sync_batchnorm(t), precision=numerics.precision,
             # one endless epoch; iterations are the unit of every schedule
             max_steps=t["max_steps"], max_epochs=-1,
             val_check_interval=t["eval_every"], check_val_every_n_epoch=None, num_sanity_val_steps=0,
@@ -130,9 +133,9 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
         raise ConfigError(f"trainer settings cannot run here: {e}") from e
 
 
-def _announce(c, label, module, params, trainer, how, where, run_dir, data_source) -> None:
-    t, n = c["trainer"], hardware.choose(c["trainer"])
-    print(f"resnet_lab: {label} on {c['data']['name']} ({params:,} parameters), {how}\n"
+def _announce(c, label, module, params, trainer, how, where, run_dir, data_source, n) -> None:
+    t = c["trainer"]
+    print(f"resnet_lab: {label} on {dataset_of(c['data']).name} ({params:,} parameters), {how}\n"
           f"  {module.schedule.describe(t['max_steps'])}; batch {c['data']['batch_size']}; "
           f"{device_name(trainer.strategy.root_device)} x {trainer.world_size}\n"
           f"  precision {n.precision}, {'channels_last' if n.channels_last else 'NCHW'} ({n.why})\n"
@@ -162,13 +165,14 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
                   f"directory to train again.")
         return prior
     _sync_batchnorm(c["trainer"])
+    numerics = hardware.choose(c["trainer"])  # once per run: the header, the trainer, the module, the record
     callbacks = build_callbacks(c)
     dm = build_datamodule(c["data"], c["seed"])
     dm.load()  # a missing or corrupt data set stops here, before anything is written
     ckpt, resume_step, how = _resume_point(rd, c.get("ckpt_path"))
     started = time.time()
     if not primary:
-        return _fit_and_test(c, rd, dm, ckpt, [], callbacks, "", how, started, primary)
+        return _fit_and_test(c, rd, dm, ckpt, [], callbacks, "", how, started, primary, numerics)
     rd.write_config(c)
     rd.write_summary(dict(status="running", run_name=label, study=c["study"],
                           started=datetime.now(timezone.utc).isoformat(timespec="seconds")))
@@ -176,7 +180,8 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
     failed = True
     try:
         with ddp.local_processes(c["trainer"], [sys.executable, "-m", "resnet_lab.train", str(run_dir)]):
-            summary = _fit_and_test(c, rd, dm, ckpt, loggers, callbacks, where, how, started, primary)
+            summary = _fit_and_test(c, rd, dm, ckpt, loggers, callbacks, where, how, started, primary,
+                                    numerics)
         failed = False
         return summary
     except Interrupted as e:
@@ -191,35 +196,35 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
         finish_wandb(failed)
 
 
-def build_module(c: Mapping[str, Any], dm=None):
-    """The LightningModule of a resolved config; with channels_last (see
-    ``hardware.choose``) the data module hands out channels-last batches too."""
-    from .module import ResNetModule, logs_top5_error
+def build_module(c: Mapping[str, Any], numerics: hardware.Numerics, dm=None):
+    """The LightningModule of a resolved config; with channels_last (``numerics``, the run's
+    choice: ``hardware.choose``) the data module hands out channels-last batches too."""
+    from .module import ResNetModule
 
     t = c["trainer"]
-    channels_last = hardware.choose(t).channels_last
+    channels_last = numerics.channels_last
     module = ResNetModule(
-        c["model"], c["optim"], log_every=t["log_every"],
-        top5=logs_top5_error(c["data"]),
+        c["model"], c["optim"], log_every=t["log_every"], top5=logs_top5(c["data"]),
         channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"])
     if channels_last and dm is not None:
         dm.memory_format = torch.channels_last
     return module
 
 
-def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, started, primary) -> dict[str, Any]:
+def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, started, primary,
+                  numerics: hardware.Numerics) -> dict[str, Any]:
     import lightning as L
 
     label = c["run_name"]
     L.seed_everything(c["seed"], workers=True, verbose=False)
-    trainer = build_trainer(c, rd.path, loggers, callbacks)
+    trainer = build_trainer(c, rd.path, loggers, callbacks, numerics)
     device = trainer.strategy.root_device
-    module = build_module(c, dm)
+    module = build_module(c, numerics, dm)
     params = count_params(module.model)
     if primary:
-        _announce(c, label, module, params, trainer, how, where, rd.path, dm.source)
+        _announce(c, label, module, params, trainer, how, where, rd.path, dm.source, numerics)
         rd.update_summary(device=device_name(device), world_size=trainer.world_size, params=params,
-                          data_source=dm.source, **hardware.choose(c["trainer"]).record())
+                          data_source=dm.source, **numerics.record())
     try:
         trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
     except SystemExit:
@@ -235,8 +240,7 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, start
     final = {metric: rows[-1][1] for metric, rows in read_metrics(rd.path).items()}
     summary = rd.update_summary(
         status="done", steps=trainer.global_step, params=params,
-        test_error=final.get("test/error"), train_error=final.get("train/error"),
-        val_error=final.get("val/error"), test_top5_error=final.get("test/top5_error"),
+        **{summary_key(m): final.get(m) for m in (TEST_ERROR, TRAIN_ERROR, VAL_ERROR, TEST_TOP5)},
         warmup_ended_at=module.schedule.warmup_ended_at,
         wall_time_s=round(time.time() - started, 1), device=device_name(device),
         world_size=trainer.world_size, torch=torch.__version__,

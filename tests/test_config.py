@@ -6,10 +6,11 @@ import sys
 import pytest
 
 from resnet_lab.compose import compose
-from resnet_lab.config import NOT_RESULTS, validate
+from resnet_lab.config import NOT_RESULTS, check_model_config, validate
 from resnet_lab.config.command_line import command_line_error
+from resnet_lab.data.registry import dataset_of
 from resnet_lab.errors import ConfigError
-from resnet_lab.models import build_model, validate_model_cfg
+from resnet_lab.models import build_model
 from resnet_lab.records import RunDir
 from resnet_lab.train import resolved
 
@@ -18,15 +19,16 @@ from .conftest import FAST, ROOT, run_py
 # The follow-ups' model keys at the values that leave a net as the 2015 paper has it
 PAPERS_UNITS = dict(block="original", width=1, dropout=0.0, cardinality=1, base_width=64,
                     bottleneck=False, stride_in="1x1", shortcut_pad="end", zero_init_residual=False)
+CIFAR = "resnet_lab.models.families.cifar_resnet"
 
 
 def test_default_config_is_the_papers_cifar_recipe():
     c = resolved(compose())
     validate(c)
-    assert c["model"] == dict(family="cifar", depth=20, residual=True, shortcut="A", num_classes=10,
+    assert c["model"] == dict(_target_=CIFAR, depth=20, residual=True, shortcut="A", num_classes=10,
                               in_channels=3, init_mode="fan_out", **PAPERS_UNITS)
     d, o, t = c["data"], c["optim"], c["trainer"]
-    assert (d["name"], d["val_size"], d["batch_size"]) == ("cifar10", 5000, 128)
+    assert (dataset_of(d).name, d["val_size"], d["batch_size"]) == ("cifar10", 5000, 128)
     assert d["augment"] == dict(enabled=True, pad=4, flip=True) and d["normalize"] == "per_pixel_mean"
     assert (o["lr"], o["momentum"], o["weight_decay"]) == (0.1, 0.9, 1e-4)
     assert (o["milestones"], o["gamma"], t["max_steps"]) == ([32000, 48000], 0.1, 64000)
@@ -44,7 +46,7 @@ def test_fashion_mnist_may_feed_a_three_channel_stem():
     c = resolved(compose(["data=fashion_mnist", "data.channels=3"]))
     validate(c)
     assert c["model"]["in_channels"] == 3
-    assert build_model(c["model"]).conv1.in_channels == 3
+    assert build_model(c["model"]).stem.conv.in_channels == 3
 
 
 def test_the_papers_open_choices_are_model_options():
@@ -74,12 +76,13 @@ def test_net_shorthand_sets_the_model(net, model):
 
 
 def test_model_api_fills_in_the_families_defaults():
-    assert validate_model_cfg(dict(depth=14)) == dict(
-        family="cifar", depth=14, residual=True, shortcut="A", num_classes=10, in_channels=3,
+    assert check_model_config(dict(depth=14)) == dict(
+        _target_=CIFAR, depth=14, residual=True, shortcut="A", num_classes=10, in_channels=3,
         init_mode="fan_out", **PAPERS_UNITS)
-    kw = validate_model_cfg(dict(family="imagenet", residual=False, shortcut="A"))
+    kw = check_model_config(dict(family="imagenet", residual=False, shortcut="A"))
     assert (kw["depth"], kw["stride_in"], kw["num_classes"]) == (18, "1x1", 1000)
-    assert build_model(dict(family="cifar", depth=8, num_classes=3)).fc.out_features == 3
+    assert "width" not in kw and "bottleneck" not in kw  # a family takes only the options it uses
+    assert build_model(dict(family="cifar", depth=8, num_classes=3)).head.fc.out_features == 3
 
 
 @pytest.mark.parametrize("override,message", [
@@ -187,11 +190,15 @@ def test_a_key_added_with_plus_must_exist_too(override, message):
     ("data=synthetic +data.scale_range=[256,480]", "data.scale_range", "seed, split_seed, test_size"),
     ("data=imagenet model=imagenet +data.augment.pad=0", "data.augment", "test_scales, val_resize"),
     ("model=imagenet +model.bottleneck=true", "model.bottleneck", "shortcut, shortcut_pad, stride_in"),
-    ("logger=csv +logger.project=x", "logger.project", "name."),
 ])
 def test_a_key_of_another_option_names_the_chosen_options_keys(overrides, key, valid):
     with pytest.raises(ConfigError, match=rf"^unknown option {key}( \(did you mean .*\))?; valid .* options: .*{valid}"):
         validate(compose(overrides.split()))
+
+
+def test_an_option_without_options_says_so():
+    with pytest.raises(ConfigError, match=r"^unknown option logger\.project; this logger takes no options\.$"):
+        validate(compose(["logger=csv", "+logger.project=x"]))
 
 
 def test_a_swept_value_is_checked_before_any_job_runs():
@@ -218,9 +225,9 @@ def test_run_py_refuses_a_wrong_type_with_one_sentence_and_writes_nothing(tmp_pa
 def test_resolvers_and_schemas_are_registered_explicitly_not_on_import():
     code = ("from omegaconf import OmegaConf; from hydra.core.config_store import ConfigStore\n"
             "import resnet_lab.config as c, resnet_lab.records, resnet_lab.compose\n"
-            "print(OmegaConf.has_resolver('label'), 'schema' in ConfigStore.instance().repo)\n"
+            "print(OmegaConf.has_resolver('net_label'), 'schema' in ConfigStore.instance().repo)\n"
             "c.register(); c.register()\n"
-            "print(OmegaConf.has_resolver('label'), OmegaConf.has_resolver('from_net'),"
+            "print(OmegaConf.has_resolver('net_label'), OmegaConf.has_resolver('from_net'),"
             " 'schema' in ConfigStore.instance().repo)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout.split()

@@ -22,6 +22,7 @@ from resnet_lab.dashboard import build, cli, load_study, views
 from resnet_lab.dashboard.publish import figures_run_id, publish
 from resnet_lab.dashboard.spec import FIGURES_JOB_TYPE, local_key
 from resnet_lab.dashboard.studies import DashboardError
+from resnet_lab.data.registry import dataset_of
 from resnet_lab.figures import main as figures_main
 from resnet_lab.loggers import (
     ITERATION_SERIES,
@@ -35,6 +36,7 @@ from resnet_lab.loggers import (
     flat_fields,
     log_responses,
 )
+from resnet_lab.models.choices import family_of
 from resnet_lab.records import read_metrics
 
 from .conftest import ROOT, run_py
@@ -349,7 +351,8 @@ def test_layer_responses_become_two_series_and_a_checkpoints_only_a_table(tmp_pa
 
         summary = {}
 
-    logger = StudyWandbLogger(project="p", save_dir=str(tmp_path), mode="offline")
+    logger = StudyWandbLogger(project="p", entity=None, mode="offline", name="run", group="g",
+                              tags=[], run_dir=str(tmp_path))
     logger._experiment = Run()  # no W&B run is started
     rows = [{"layer": i, "name": f"bn{i}", "std": std} for i, std in enumerate([0.5, 0.9, 0.7], 1)]
     log_responses([logger], rows, step=40, final=False)
@@ -517,9 +520,9 @@ def test_every_key_a_smoke_panel_reads_is_one_a_smoke_run_writes(smoke):
         # config: the flat fields, agreeing with the run's own config.yaml
         m = cfg["model"]
         assert {k: wb["config"][k] for k in ("family", "depth", "residual", "shortcut")} == {
-            k: m[k] for k in ("family", "depth", "residual", "shortcut")}
+            "family": family_of(m), **{k: m[k] for k in ("depth", "residual", "shortcut")}}
         assert (wb["config"]["dataset"], wb["config"]["seed"], wb["config"]["study"]) == (
-            cfg["data"]["name"], cfg["seed"], "smoke")
+            dataset_of(cfg["data"]).name, cfg["seed"], "smoke")
         assert wb["config"]["net"] in d.nets
         assert all(wb["config"]["net"] in net_filter(g) for s in d.sections  # all nets' panels
                    if s.output in ("figure7", "table6") for g in s.grids if g.nets)

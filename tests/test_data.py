@@ -16,9 +16,9 @@ from resnet_lab.config import validate
 from resnet_lab.data import (
     EvalBatches,
     ImageFolderDataModule,
-    InMemoryDataModule,
     Normalizer,
     TrainStream,
+    build_datamodule,
     draw_augmentation,
     load_cifar10,
     load_fashion_mnist,
@@ -265,8 +265,8 @@ def test_fashion_mnist_channels_3_replicates_the_normalized_gray_images(tmp_path
                               "data.download=false", "data.val_size=8", "data.batch_size=16",
                               "data.eval_batch_size=10"]))
         validate(c)
-        assert build_model(c["model"]).conv1.in_channels == channels
-        dm = InMemoryDataModule(c["data"], seed=0)
+        assert build_model(c["model"]).stem.conv.in_channels == channels
+        dm = build_datamodule(c["data"], seed=0)
         dm.place(torch.device("cpu"))
         loaders = [dm.train_dataloader(), dm.val_dataloader()[0], dm.test_dataloader()]
         batches[channels] = [next(iter(loader))[0] for loader in loaders]
@@ -308,7 +308,7 @@ def test_synthetic_classes_survive_flips():
 
 
 def _imagenet_cfg(root, **kw):
-    cfg = dict(name="imagenet", root=str(root), num_classes=3, channels=3, image_size=32,
+    cfg = dict(root=str(root), num_classes=3, image_size=32,
                scale_range=[32, 48], val_resize=37, color_jitter=0.0, lighting=0.1, batch_size=4,
                eval_batch_size=5, normalize="per_channel", num_workers=0, pin_memory=False,
                mean_sample=10000, test_mode="center", test_scales=[32, 40, 48])
@@ -318,7 +318,7 @@ def _imagenet_cfg(root, **kw):
 
 def test_image_folder_loaders(tmp_path):
     root = image_folder(tmp_path / "in")
-    dm = ImageFolderDataModule(_imagenet_cfg(root))
+    dm = ImageFolderDataModule(**_imagenet_cfg(root))
     dm.setup("fit")
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 3, 32, 32) and x.dtype == torch.float32
@@ -331,7 +331,7 @@ def test_image_folder_loaders(tmp_path):
 
 def test_image_folder_missing_split_says_where(tmp_path):
     (tmp_path / "in" / "train" / "n0").mkdir(parents=True)
-    dm = ImageFolderDataModule(_imagenet_cfg(tmp_path / "in"))
+    dm = ImageFolderDataModule(**_imagenet_cfg(tmp_path / "in"))
     with pytest.raises(DataNotFoundError, match=r"val.*train/<class>/\*\.JPEG"):
         dm.load()
 
@@ -339,16 +339,16 @@ def test_image_folder_missing_split_says_where(tmp_path):
 def test_image_folder_class_count_mismatch(tmp_path):
     root = image_folder(tmp_path / "in")
     with pytest.raises(DataCorruptError, match="data.num_classes=3"):
-        ImageFolderDataModule(_imagenet_cfg(root, num_classes=1000)).load()
+        ImageFolderDataModule(**_imagenet_cfg(root, num_classes=1000)).load()
     with pytest.raises(DataCorruptError, match="3 class folders"):
-        ImageFolderDataModule(_imagenet_cfg(root, num_classes=5)).load()
+        ImageFolderDataModule(**_imagenet_cfg(root, num_classes=5)).load()
 
 
 def test_image_folder_broken_image_names_the_file(tmp_path):
     root = image_folder(tmp_path / "in")
     bad = root / "train" / "n00001" / "img0.JPEG"
     bad.write_bytes(b"not a jpeg" + io.BytesIO(b"\0" * 100).getvalue())
-    dm = ImageFolderDataModule(_imagenet_cfg(root, batch_size=18))
+    dm = ImageFolderDataModule(**_imagenet_cfg(root, batch_size=18))
     dm.setup("fit")
     with pytest.raises(DataCorruptError, match="img0.JPEG cannot be decoded"):
         for _ in dm.train_dataloader():

@@ -18,7 +18,8 @@ from torchvision.transforms.v2 import functional as TF
 
 from resnet_lab.compose import compose
 from resnet_lab.config import validate
-from resnet_lab.data import ImageFolderDataModule, imagenet
+from resnet_lab.data import build_datamodule, imagenet
+from resnet_lab.data.registry import dataset_of
 from resnet_lab.errors import ConfigError
 from resnet_lab.module import ResNetModule, averaged_softmax
 from resnet_lab.train import resolved
@@ -75,7 +76,7 @@ def center(path) -> torch.Tensor:
 
 
 def test_per_pixel_mean_is_the_training_images_mean_image_cached_in_the_data_root(folder, monkeypatch):
-    dm = ImageFolderDataModule(data_cfg(folder))
+    dm = build_datamodule(data_cfg(folder))
     dm.prepare_data()
     dm.setup("fit")
     train = samples(folder, "train")
@@ -92,12 +93,12 @@ def test_per_pixel_mean_is_the_training_images_mean_image_cached_in_the_data_roo
         assert torch.allclose(x[i].double(), center(val[i][0]) - mean.double(), atol=1e-6)
     # a second run reads the cached file
     monkeypatch.setattr(imagenet, "compute_mean_image", lambda *a, **k: pytest.fail("recomputed"))
-    again = ImageFolderDataModule(data_cfg(folder))
+    again = build_datamodule(data_cfg(folder))
     again.setup("fit")
     assert torch.equal(again.mean_image(), mean)
     monkeypatch.undo()
     # data.mean_sample: that many training images, evenly spaced over the (class-sorted) folder
-    few = ImageFolderDataModule(data_cfg(folder, mean_sample=5))
+    few = build_datamodule(data_cfg(folder, mean_sample=5))
     idx = [i * 12 // 5 for i in range(5)]
     assert idx == [0, 2, 4, 7, 9]
     assert torch.allclose(few.mean_image().double(),
@@ -106,7 +107,7 @@ def test_per_pixel_mean_is_the_training_images_mean_image_cached_in_the_data_roo
 
 
 def test_per_channel_normalisation_is_torchvisions_mean_and_std(folder):
-    dm = ImageFolderDataModule(data_cfg(folder, normalize="per_channel"))
+    dm = build_datamodule(data_cfg(folder, normalize="per_channel"))
     dm.setup("fit")
     assert dm.mean_image() is None
     x, _ = next(iter(dm.val_dataloader()[0]))
@@ -179,7 +180,7 @@ def direct_scores(net, path, mode: str, mean: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("mode", ["center", "ten_crop", "multiscale"])
 def test_test_modes_equal_a_direct_computation(folder, mode):
     c = imagenet_config()
-    dm = ImageFolderDataModule(data_cfg(folder, test_mode=mode))
+    dm = build_datamodule(data_cfg(folder, test_mode=mode))
     module = ResNetModule(dict(c["model"], num_classes=3), c["optim"])
     module.model = Tiny()
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
@@ -201,7 +202,7 @@ def test_test_modes_equal_a_direct_computation(folder, mode):
 
 
 def test_ten_crop_batches_hold_ten_views_per_image(folder):
-    dm = ImageFolderDataModule(data_cfg(folder, test_mode="ten_crop", eval_batch_size=50))
+    dm = build_datamodule(data_cfg(folder, test_mode="ten_crop", eval_batch_size=50))
     dm.setup("test")
     x, y = next(iter(dm.test_dataloader()))
     assert x.shape == (5, 10, 3, SIZE, SIZE) and len(y) == 5  # a tenth as many images per batch
@@ -226,7 +227,7 @@ def test_imagenet_test_settings_are_checked(override, message):
 def test_the_papers_cifar_comparisons_train_on_all_50k_images(study):
     c = resolved(compose([f"experiment={study}"]))
     validate(c)
-    assert c["data"]["name"] == "cifar10" and c["data"]["val_size"] == 0  # 50,000 - 0
+    assert dataset_of(c["data"]).name == "cifar10" and c["data"]["val_size"] == 0  # 50,000 - 0
     # the 45k/5k split is one switch away
     split = resolved(compose([f"experiment={study}", "data.val_size=5000"]))
     validate(split)

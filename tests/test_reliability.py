@@ -160,7 +160,7 @@ def test_divergence_stops_the_run_with_a_clear_message(tmp_path, monkeypatch):
 
     def exploding(cfg):
         m = original(cfg)
-        nn.init.constant_(m.fc.bias, float("nan"))
+        nn.init.constant_(m.head.fc.bias, float("nan"))
         return m
 
     monkeypatch.setattr(module, "build_model", exploding)

@@ -8,9 +8,11 @@ from omegaconf import OmegaConf
 
 from resnet_lab.compose import compose, sweep_jobs
 from resnet_lab.config import validate
-from resnet_lab.config.resolvers import parse_net
 from resnet_lab.config.sweeps import render, studies
+from resnet_lab.data.registry import dataset_of
 from resnet_lab.models import model_name
+from resnet_lab.models.choices import family_of
+from resnet_lab.models.naming import parse_net
 from resnet_lab.train import resolved
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +48,7 @@ CHOICES = {"cpu_open_choices": {"paper": set(), "fan_in": {"model.init_mode"},
 
 
 def expected_model(net: str, family: str) -> tuple:
-    p = parse_net(net)
+    p = parse_net(net, family)
     default = "A" if family == "cifar" or not p["residual"] else "B"  # plain nets: no projections
     return family, p["depth"], p["residual"], p.get("shortcut", default)
 
@@ -66,9 +68,9 @@ def test_experiment_expands_to_the_papers_grid(study):
     for job, c in job_configs(study):
         m = c["model"]
         seen.append((c["net"], c["seed"]))
-        assert (m["family"], m["depth"], m["residual"], m["shortcut"]) == expected_model(c["net"], family), job
+        assert (family_of(m), m["depth"], m["residual"], m["shortcut"]) == expected_model(c["net"], family), job
         assert c["study"] == study and study in c["tags"]
-        assert c["data"]["name"] == DATA.get(study, "cifar10")
+        assert dataset_of(c["data"]).name == DATA.get(study, "cifar10")
     assert sorted(seen) == sorted((n, s) for n in nets for s in seeds for _ in CHOICES.get(study, [None]))
 
 
@@ -162,4 +164,4 @@ def test_wandb_sweep_matches_its_experiment(path):
                 cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}",
                                f"seed={seed}", *extra])
                 validate(cfg)
-                assert resolved(cfg)["logger"]["name"] == "wandb"
+                assert resolved(cfg)["logger"]["_target_"] == "resnet_lab.loggers.StudyWandbLogger"

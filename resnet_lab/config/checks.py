@@ -11,11 +11,19 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ..data.imagenet import TEST_MODES
+from ..data.registry import TEST_MODES, dataset_of, fact
 from ..errors import invalid
-from ..models.blocks import BLOCKS, SHORTCUT_PADS, SHORTCUTS, Bottleneck
-from ..models.imagenet import STAGES
-from .resolvers import NET_HINT, parse_net
+from ..models.choices import (
+    IMAGENET_STAGES,
+    INIT_MODES,
+    SHORTCUT_PADS,
+    SHORTCUTS,
+    STRIDE_IN,
+    UNITS,
+    family_of,
+    has_bottlenecks,
+)
+from ..models.naming import NET_HINT, parse_net
 
 
 class Rule(NamedTuple):
@@ -58,15 +66,11 @@ def optional(rule: Rule) -> Rule:
 
 AUTO_OR_BOOL = one_of("auto", True, False)
 PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
-TRAIN_IMAGES = {"cifar10": ("CIFAR-10", 50_000), "fashion_mnist": ("Fashion-MNIST", 60_000)}
-# The stem's input channels a data set can give: Fashion-MNIST's gray images as they are (1) or
-# replicated to 3 identical channels (the data module does it after normalization).
-CHANNELS = {"fashion_mnist": one_of(1, 3), "cifar10": one_of(3)}
 DEPTHS = {  # by model family
     "cifar": Rule("6n+2 for any n >= 1 (the paper uses 20, 32, 44, 56, 110, 1202), "
                   "or 9n+2 with model.bottleneck=true",
                   lambda d: _is_int(d) and d >= 8 and (d - 2) % 6 == 0),
-    "imagenet": one_of(*STAGES),
+    "imagenet": one_of(*IMAGENET_STAGES),
 }
 CIFAR_BOTTLENECK_DEPTHS = Rule("9n+2 for any n >= 1 with model.bottleneck=true (the pre-activation "
                                "paper uses 164 and 1001, ResNeXt 29)",
@@ -77,12 +81,12 @@ GROUPS_NEED = "with basic units (a grouped 3x3 needs bottlenecks: model.bottlene
 # Options absent from the chosen group option (data.scale_range with data=cifar10) are skipped.
 RULES: dict[str, Rule] = {
     "model.shortcut": one_of(*SHORTCUTS),
-    "model.stride_in": one_of("1x1", "3x3"),
+    "model.stride_in": one_of(*STRIDE_IN),
     "model.num_classes": at_least(2),
     "model.in_channels": at_least(1),
-    "model.init_mode": one_of("fan_out", "fan_in"),
+    "model.init_mode": one_of(*INIT_MODES),
     "model.shortcut_pad": one_of(*SHORTCUT_PADS),
-    "model.block": one_of(*BLOCKS),
+    "model.block": one_of(*UNITS),
     "model.width": at_least(1),
     "model.dropout": in_range(0, 1, hi_open=True),
     "model.cardinality": at_least(1),
@@ -138,7 +142,6 @@ RULES: dict[str, Rule] = {
                                    "max-autotune-no-cudagraphs"),
     "trainer.progress": one_of("auto", "bar", "lines", "none"),
     "logger.mode": one_of("auto", "online", "offline", "disabled"),
-    "net": Rule(NET_HINT, lambda v: v is None or parse_net(v) is not None),
     "responses.reduce": one_of("all", "channel"),
     "seed": at_least(0),
 }
@@ -172,9 +175,10 @@ def valid_values(option: str, group_option: str | None = None) -> str | None:
 
 def check_model(m: Mapping) -> None:
     """The depths each family has (CIFAR's bottleneck nets: 9n+2), no projection shortcuts and
-    no zero-initialized residual branches in a plain net (nor in pre-activation units), no
-    width on ImageNet nets, and grouped 3x3s only in bottlenecks."""
-    depths = CIFAR_BOTTLENECK_DEPTHS if m.get("bottleneck") else DEPTHS[m["family"]]
+    no zero-initialized residual branches in a plain net (nor in pre-activation units), and
+    grouped 3x3s only in bottlenecks. ``m``: a complete model config."""
+    family = family_of(m)
+    depths = CIFAR_BOTTLENECK_DEPTHS if m.get("bottleneck") else DEPTHS[family]
     if not depths.ok(m["depth"]):
         raise invalid("model.depth", m["depth"], depths.valid)
     if not m["residual"] and m["shortcut"] != "A":
@@ -190,22 +194,30 @@ def check_model(m: Mapping) -> None:
         raise invalid("model.zero_init_residual", True,
                       "false with model.block=preact (a pre-activation branch ends in a conv, not "
                       "a BN); true needs model.block=original")
-    imagenet = m["family"] == "imagenet"
-    if imagenet and m["width"] != 1:
-        raise invalid("model.width", m["width"], "1 on ImageNet nets (they widen inside their "
-                      "bottlenecks: model.base_width, e.g. 128 as torchvision's wide_resnet50_2)")
-    if not (m.get("bottleneck") or (imagenet and STAGES[m["depth"]][0] is Bottleneck)):
+    if not has_bottlenecks(family, m["depth"], m.get("bottleneck", False)):
         for key, plain in (("cardinality", 1), ("base_width", 64)):
             if m[key] != plain:
                 raise invalid(f"model.{key}", m[key], f"{plain} {GROUPS_NEED}")
-    planes = 64 if imagenet else 16 * m["width"]  # a first-stage bottleneck's planes
+    planes = 64 if family == "imagenet" else 16 * m["width"]  # a first-stage bottleneck's planes
     if planes * m["base_width"] < 64:
         raise invalid("model.base_width", m["base_width"], f"at least {-(-64 // planes)} with "
                       f"{planes} planes at the first stage (a group needs a channel)")
 
 
+def check_net(net: str | None, model: Mapping) -> None:
+    """The ``net`` shorthand names a net of the model's family."""
+    family = family_of(model)
+    if net is not None and parse_net(net, family) is None:
+        hint = NET_HINT if family == "cifar" else (
+            "plain-<depth> or ResNet-<depth>[-A|-B|-C] with a depth of 18, 34, 50, 101, 152, a "
+            "preact- prefix for pre-activation units, or ResNeXt-<depth>-<C>x<d>d; e.g. "
+            "ResNet-34-C, preact-ResNet-152, ResNeXt-50-32x4d (WRN and width suffixes are CIFAR's)")
+        raise invalid("net", net, hint + (" (model=imagenet)" if family == "imagenet" else ""))
+
+
 def check_data(d: Mapping) -> None:
     """Limits that depend on the data set or on another data option."""
+    ds = dataset_of(d)
     if "scale_range" in d:
         sr = d["scale_range"]
         if not (len(sr) == 2 and d["image_size"] <= sr[0] <= sr[1]):
@@ -214,13 +226,11 @@ def check_data(d: Mapping) -> None:
         raise invalid("data.val_resize", d["val_resize"], f"at least data.image_size ({d['image_size']})")
     if "train_size" in d and d["train_size"] < d["batch_size"]:
         raise invalid("data.train_size", d["train_size"], f"at least data.batch_size ({d['batch_size']})")
-    if d["name"] in CHANNELS and not CHANNELS[d["name"]].ok(d["channels"]):
-        raise invalid("data.channels", d["channels"],
-                      f"{CHANNELS[d['name']].valid} with data={d['name']}")
-    if d["name"] in TRAIN_IMAGES:
-        what, n = TRAIN_IMAGES[d["name"]]
-        if d["val_size"] >= n:
-            raise invalid("data.val_size", d["val_size"], f"0 .. {n - 1} ({what} has {n:,} training images)")
+    if ds.channels and d.get("channels") is not None and d["channels"] not in ds.channels:
+        raise invalid("data.channels", d["channels"], f"{one_of(*ds.channels).valid} with data={ds.name}")
+    if ds.train_images and d["val_size"] >= ds.train_images:
+        n = ds.train_images
+        raise invalid("data.val_size", d["val_size"], f"0 .. {n - 1} ({ds.title} has {n:,} training images)")
 
 
 def check_callbacks(callbacks: Mapping) -> None:
@@ -241,10 +251,11 @@ def check_together(c: Mapping) -> None:
                       "multistep when data.val_size=0 (plateau would choose the lr drops on the "
                       "test set, model selection on the test set), or keep a validation split "
                       "with data.val_size > 0")
-    if m["num_classes"] != d["num_classes"]:
-        raise invalid("model.num_classes", m["num_classes"], f"{d['num_classes']} (data.num_classes)")
-    if d["name"] == "imagenet" and m["family"] != "imagenet":
-        raise invalid("model", m["family"], "imagenet (data=imagenet needs model=imagenet)")
+    classes = fact(d, "num_classes")
+    if m["num_classes"] != classes:
+        raise invalid("model.num_classes", m["num_classes"], f"{classes} (data.num_classes)")
+    if dataset_of(d).name == "imagenet" and family_of(m) != "imagenet":
+        raise invalid("model", family_of(m), "imagenet (data=imagenet needs model=imagenet)")
     world = (t["devices"] if _is_int(t["devices"]) else 1) * t["num_nodes"]
     if t["strategy"] != "auto" and d["batch_size"] % world:
         raise invalid("data.batch_size", d["batch_size"],

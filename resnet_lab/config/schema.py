@@ -1,139 +1,30 @@
 """Every config key and its type, declared once (Hydra structured configs).
 
-The values are in conf/: each option's YAML names its schema in its defaults list
-(``- /schema/data/cifar10@_here_``), and Hydra checks every value and override against it. Value
-ranges and cross-field rules are in checks.py. Where a group's options have different keys
-(model, data, logger), a base class holds the shared keys and each option has a subclass, so a
-key of another option is refused with the chosen option's own key list.
+The groups that build objects (model, data, logger) take their schemas from the constructors
+they build, each option's ``_target_`` (``target_schema``: hydra-zen's ``builds`` with the whole
+signature): the keys, the types and the defaults of a signature are its config's, so a default
+lives in the signature or in the option's YAML, never both. ``OPTIONS`` names each group's
+options and their constructors; conf/'s YAML names its schema in its defaults list
+(``- /schema/data/cifar10@_here_``), and Hydra checks every value and override against it. A key
+of another option is refused with the chosen option's own key list.
 
-Only the model schemas carry defaults: ``build_model`` takes partial dicts, and these are the
-network's own defaults. Other groups' fields are MISSING here; their values are in their YAML.
-``Any`` marks a field that takes ``auto`` or a number or bool (OmegaConf has no unions).
+The other groups (optim, trainer, paths, responses) are declared below, their values in their
+YAML. Value ranges and cross-field rules are in checks.py. ``Any`` marks a field that takes
+``auto`` or a number or bool (OmegaConf has no unions).
+
+Importing this module imports no constructor (and no torch): the schemas are made when asked.
 """
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, make_dataclass
+from functools import cache
 from typing import Any, get_type_hints
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from ..data.registry import DATASETS
 from ..errors import ConfigError, invalid
-
-# --------------------------------------------------------------------------- model
-
-
-@dataclass
-class ModelConfig:
-    family: str = MISSING
-    depth: int = MISSING
-    residual: bool = True       # false = the plain net: the same layers without shortcuts
-    shortcut: str = MISSING     # A: identity + zero-padding; B: projections where the shape changes; C: all
-    num_classes: int = MISSING
-    in_channels: int = 3
-    init_mode: str = "fan_out"  # He init; the paper does not say fan_in or fan_out (torchvision: fan_out)
-    # Option A's zero channels: appended after the input channels (end) or half before, half after
-    # (both, as many CIFAR re-implementations). The paper does not say; the zeros are the same
-    # either way, so the choice only changes which random weights meet the identity, i.e. acts
-    # like a seed change. Shortcuts B and C have no zero channels and ignore it.
-    shortcut_pad: str = "end"
-    # true: the last BN of each residual branch starts at scale 0, so each unit starts as the
-    # identity (Goyal et al. 2017; torchvision's zero_init_residual). The paper's: every BN scale
-    # starts at 1. Residual nets of original units only (a plain net would start constant; a
-    # pre-activation branch ends in a conv).
-    zero_init_residual: bool = False
-    # Beyond the paper; these defaults leave every net as the paper has it.
-    block: str = "original"     # original (conv-BN-ReLU) or preact (BN-ReLU-conv, He et al. 2016)
-    width: int = 1              # WRN's widening factor k of the stages (CIFAR only)
-    dropout: float = 0.0        # dropout before each unit's last conv (WRN uses 0.3)
-    cardinality: int = 1        # ResNeXt: groups of a bottleneck's 3x3 conv
-    base_width: int = 64        # ResNeXt: the width of a group at planes 64 (torchvision's width_per_group)
-
-
-@dataclass
-class CifarModel(ModelConfig):
-    """Sec. 4.2: a 3x3/16 stem, three stages of 2n 3x3 layers, depth 6n+2; with bottleneck
-    units (He et al. 2016), three stages of n bottlenecks, depth 9n+2."""
-    family: str = "cifar"
-    depth: int = 20
-    shortcut: str = "A"         # the paper's choice on CIFAR
-    num_classes: int = 10
-    bottleneck: bool = False    # bottleneck units (ResNet-164, -1001, ResNeXt-29); ImageNet's follow from the depth
-    stride_in: str = "1x1"      # strided layer of a down-sampling bottleneck: 1x1 (He et al. 2016), 3x3 (ResNeXt)
-
-
-@dataclass
-class ImageNetModel(ModelConfig):
-    """Table 1: 18, 34 (basic blocks); 50, 101, 152 (bottlenecks)."""
-    family: str = "imagenet"
-    depth: int = 18
-    shortcut: str = "B"         # torchvision's resnet18..152
-    num_classes: int = 1000
-    stride_in: str = "1x1"      # strided layer of a down-sampling bottleneck: 1x1 (paper), 3x3 (torchvision v1.5)
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass
-class DataConfig:
-    name: str = MISSING
-    num_classes: int = MISSING
-    channels: int = MISSING
-    image_size: int = MISSING
-    batch_size: int = MISSING
-    eval_batch_size: int = MISSING
-    normalize: str = MISSING
-
-
-@dataclass
-class Augment:
-    enabled: bool = MISSING
-    pad: int = MISSING
-    flip: bool = MISSING
-
-
-@dataclass
-class InMemoryData(DataConfig):
-    """A data set held in memory and augmented in batches on the training device."""
-    val_size: int = MISSING
-    split_seed: int = MISSING
-    augment: Augment = MISSING
-    device: str = MISSING
-    eval_subset: int | None = MISSING
-
-
-@dataclass
-class Cifar10Data(InMemoryData):
-    root: str = MISSING
-    download: bool = MISSING
-
-
-@dataclass
-class FashionMnistData(Cifar10Data):
-    system_dirs: list[str] = MISSING
-
-
-@dataclass
-class SyntheticData(InMemoryData):
-    seed: int = MISSING
-    train_size: int = MISSING
-    test_size: int = MISSING
-    noise: float = MISSING
-
-
-@dataclass
-class ImageNetData(DataConfig):
-    root: str = MISSING
-    scale_range: list[int] = MISSING
-    val_resize: int = MISSING
-    color_jitter: float = MISSING  # beyond the paper (0: off)
-    lighting: float = MISSING
-    mean_sample: int = MISSING     # training images averaged into the per-pixel mean
-    test_mode: str = MISSING       # center, ten_crop or multiscale (the final test)
-    test_scales: list[int] = MISSING  # multiscale: shorter sides of the whole image
-    num_workers: Any = MISSING  # auto or an integer
-    pin_memory: Any = MISSING   # auto, true or false
-
+from ..models.choices import FAMILIES
 
 # --------------------------------------------------------------------------- optim, trainer
 
@@ -189,19 +80,7 @@ class TrainerConfig:
     progress: str = MISSING
 
 
-# --------------------------------------------------------------------------- logger, the rest
-
-
-@dataclass
-class LoggerConfig:
-    name: str = MISSING
-
-
-@dataclass
-class WandbLogger(LoggerConfig):
-    project: str = MISSING
-    entity: str | None = MISSING
-    mode: str = MISSING
+# --------------------------------------------------------------------------- the rest
 
 
 @dataclass
@@ -219,11 +98,11 @@ class Responses:
 
 @dataclass
 class Config:
-    model: ModelConfig = MISSING
-    data: DataConfig = MISSING
+    model: Any = MISSING  # target_schema of the model option
+    data: Any = MISSING  # ... of the data option
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
-    logger: LoggerConfig = MISSING
+    logger: Any = MISSING  # ... of the logger option (logger=none: empty)
     # Lightning callbacks by name, each built from its `_target_` (free-form: a user adds one
     # with +callbacks.<name>._target_=pkg.Class); checks.py checks that each has a `_target_`.
     callbacks: dict[str, Any] = field(default_factory=dict)
@@ -237,36 +116,65 @@ class Config:
     responses: Responses = MISSING
 
 
-# The schema of each option of the groups whose options differ in keys, found by the key that
-# names the option (`data.name: cifar10` is data=cifar10). ConfigStore holds each as
-# schema/<group>/<option>.
-OPTIONS: dict[str, tuple[str, dict[str, type]]] = {
-    "model": ("family", {"cifar": CifarModel, "imagenet": ImageNetModel}),
-    "data": ("name", {"cifar10": Cifar10Data, "fashion_mnist": FashionMnistData,
-                      "synthetic": SyntheticData, "imagenet": ImageNetData}),
-    "logger": ("name", {"wandb": WandbLogger, "csv": LoggerConfig, "none": LoggerConfig}),
+# The options of the groups that build objects: option name (conf/<group>/<name>.yaml) -> the
+# constructor its `_target_` names. ConfigStore holds each one's schema as schema/<group>/<name>.
+OPTIONS: dict[str, dict[str, str | None]] = {
+    "model": dict(FAMILIES),
+    "data": {name: d.module for name, d in DATASETS.items()},
+    "logger": {"wandb": "resnet_lab.loggers.StudyWandbLogger",
+               "csv": "resnet_lab.loggers.ResumableCSVLogger", "none": None},
 }
-# The keys a model config may have, whatever its family (a run's saved model config, filtered).
-MODEL_KEYS = frozenset(f.name for schema in OPTIONS["model"][1].values() for f in fields(schema))
+# Model options set from the config's other groups in conf/model/*.yaml, not by `net`
+WIRED = ("num_classes", "in_channels")
 
 
-def option_schema(group: str, node: Mapping, default: str | None = None) -> type:
-    """The schema of the option a plain config node of ``group`` is (``default`` if unnamed)."""
-    key, options = OPTIONS[group]
-    name = node.get(key, default)
-    if name not in options:
-        raise invalid(f"{group}.{key}", name, tuple(options))
-    return options[name]
+@dataclass
+class NoOptions:
+    """The schema of an option that builds nothing (logger=none)."""
+
+
+@cache
+def target_schema(target: str | None) -> type:
+    """The structured config of a constructor: ``_target_`` and every parameter of its signature
+    with its type and default, less those the run gives it (its ``runtime_args``). A network
+    family's options default to ``${from_net:<option>}``: the ``net`` shorthand when it names the
+    option, else the signature's default (resolvers.py)."""
+    if target is None:
+        return NoOptions
+    from hydra.utils import get_object
+    from hydra_zen import builds
+
+    obj = get_object(target)
+    base = builds(obj, populate_full_signature=True, zen_convert={"dataclass": False},
+                  zen_exclude=tuple(getattr(obj, "runtime_args", ())),
+                  zen_dataclass={"cls_name": f"{target.rsplit('.', 1)[-1]}Config"})
+    if target not in FAMILIES.values():
+        return base
+    net = [(f.name, f.type, field(default=f"${{from_net:{f.name}}}"))
+           for f in fields(base) if f.name != "_target_" and f.name not in WIRED]
+    return make_dataclass(base.__name__, net, bases=(base,))
+
+
+def option_of(group: str, node: Mapping) -> str:
+    """The option a plain config node of ``group`` is, by its ``_target_`` (an empty node: the
+    option that builds nothing)."""
+    target = node.get("_target_")
+    for name, t in OPTIONS[group].items():
+        if t == target:
+            return name
+    raise invalid(f"{group}._target_", target, [t for t in OPTIONS[group].values() if t])
 
 
 def typed(c: Mapping) -> DictConfig:
-    """A plain config (a resolved Hydra config, or a run's config.yaml) in its schema: each
-    group in its chosen option's schema. Raises OmegaConf's errors (see translate.py)."""
+    """A plain config (a resolved Hydra config, or a run's config.yaml brought up to date by
+    legacy.py) in its schema: each group in its option's schema. Raises OmegaConf's errors (see
+    translate.py)."""
     tree = OmegaConf.structured(Config)
-    for group in OPTIONS:
-        if not isinstance(c.get(group), Mapping):
+    for group, options in OPTIONS.items():
+        node = c.get(group)
+        if not isinstance(node, Mapping) and not (node is None and None in options.values()):
             raise ConfigError(f"config group {group!r} is missing; pick one with {group}=<option>.")
-        tree[group] = option_schema(group, c[group])
+        tree[group] = target_schema(options[option_of(group, node or {})])
     tree.merge_with(c)
     missing = sorted(OmegaConf.missing_keys(tree))
     if missing:
@@ -274,18 +182,13 @@ def typed(c: Mapping) -> DictConfig:
     return tree
 
 
-def shared_model_defaults() -> dict[str, Any]:
-    """The model fields every family defaults alike (ModelConfig's). A record written before
-    one of them existed reads as its default: that is what the older code built."""
-    return {f.name: f.default for f in fields(ModelConfig) if f.default is not MISSING}
-
-
 def keys(schema: type = Config, prefix: str = "") -> Iterator[str]:
     """Every dotted key the schema declares, through every option of every group."""
     for f in fields(schema):
         key = prefix + f.name
         yield key
-        options = OPTIONS[f.name][1].values() if not prefix and f.name in OPTIONS else ()
+        options = ([target_schema(t) for t in OPTIONS[f.name].values()]
+                   if not prefix and f.name in OPTIONS else ())
         nested = get_type_hints(schema)[f.name]
         for sub in {*options, *([nested] if is_dataclass(nested) else [])}:
             yield from keys(sub, key + ".")

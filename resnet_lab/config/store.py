@@ -9,15 +9,15 @@ from __future__ import annotations
 from hydra.core.config_store import ConfigStore
 
 from .neutral import dirname_excludes
-from .schema import OPTIONS, Config
+from .schema import OPTIONS, Config, target_schema
 
 
 def store_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(group="schema", name="config", node=Config)
-    for group, (_, options) in OPTIONS.items():
-        for name, schema in options.items():
-            cs.store(group=f"schema/{group}", name=name, node=schema)
+    for group, options in OPTIONS.items():
+        for name, target in options.items():
+            cs.store(group=f"schema/{group}", name=name, node=target_schema(target))
     # listed in conf/hydra/default.yaml's defaults
     cs.store(group="hydra", name="job_dirname",
              node={"job": {"config": {"override_dirname": {"exclude_keys": dirname_excludes()}}}})

@@ -12,6 +12,7 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from ..compose import CONF_DIR, compose
+from ..metric_names import TEST_ERROR
 
 SWEEPS_DIR = CONF_DIR.parent / "sweeps"
 EXPERIMENTS_DIR = CONF_DIR / "experiment"
@@ -45,7 +46,7 @@ def render(study: str) -> str:
         "description": title(study),
         "program": "run.py",
         "method": "grid",
-        "metric": {"name": "test/error", "goal": "minimize"},
+        "metric": {"name": TEST_ERROR, "goal": "minimize"},
         "parameters": {key: {"values": values} for key, values in grid(study).items()},
         "command": ["${env}", "${interpreter}", "${program}", f"experiment={study}",
                     "hydra.mode=RUN", "logger=wandb", "${args_no_hyphens}"],

@@ -23,7 +23,7 @@ from omegaconf.errors import (
 
 from ..errors import ConfigError, invalid, unknown_keys
 from .checks import valid_values
-from .schema import OPTIONS
+from .schema import OPTIONS, target_schema
 
 
 @contextmanager
@@ -63,15 +63,17 @@ def as_config_error(e: Exception) -> ConfigError:
 
 
 def _keys_beside(e: OmegaConfBaseException) -> list[str]:
-    """The valid keys where an unknown one was given."""
+    """The valid keys where an unknown one was given (not ``_target_``: the option names it)."""
     if is_dataclass(e.object_type):
-        return [f.name for f in fields(e.object_type)]
-    return [str(k) for k in e.parent_node.keys()] if isinstance(e.parent_node, DictConfig) else []
+        names = [f.name for f in fields(e.object_type)]
+    else:
+        names = [str(k) for k in e.parent_node.keys()] if isinstance(e.parent_node, DictConfig) else []
+    return [n for n in names if n != "_target_"]
 
 
 def _option_name(schema: Any) -> str | None:
-    """The group option whose schema ``schema`` is (``cifar`` for CifarModel), if one."""
-    names = [n for _, options in OPTIONS.values() for n, s in options.items() if s is schema]
+    """The group option whose schema ``schema`` is (``cifar`` for cifar_resnet's), if one."""
+    names = [n for options in OPTIONS.values() for n, t in options.items() if target_schema(t) is schema]
     return names[0] if len(names) == 1 else None
 
 

@@ -8,8 +8,18 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .checks import check_callbacks, check_data, check_model, check_together, check_values
-from .schema import option_schema, typed
+from ..models.choices import FAMILIES
+from ..models.families import complete
+from ..models.naming import parse_net
+from .checks import (
+    check_callbacks,
+    check_data,
+    check_model,
+    check_net,
+    check_together,
+    check_values,
+)
+from .schema import OPTIONS, option_of, target_schema, typed
 from .translate import config_errors
 
 
@@ -26,19 +36,28 @@ def validate(cfg: DictConfig | Mapping) -> None:
     """Raise ``ConfigError`` naming the first option with a bad value and its valid values."""
     c = conform(cfg)
     check_values(c)
+    check_net(c["net"], c["model"])
     check_model(c["model"])
     check_data(c["data"])
     check_callbacks(c["callbacks"])
     check_together(c)
 
 
-def model_kwargs(model: Mapping) -> dict[str, Any]:
-    """A model config (partial, plain) as ``build_model``'s keyword values: the option's
-    defaults filled in, checked like a whole config's model."""
+def check_model_config(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A model config (partial: the family's defaults fill it; ``family: cifar`` may stand for
+    its ``_target_``) complete, typed and checked like a whole config's model: a key the family
+    does not take is refused with the nearest valid name."""
+    m = complete(model)
     with config_errors():
-        tree = OmegaConf.create({"model": option_schema("model", model, default="cifar")})
-        tree.merge_with({"model": model})
-    m = OmegaConf.to_container(tree.model)
+        tree = OmegaConf.create({"model": target_schema(OPTIONS["model"][option_of("model", m)])})
+        tree.merge_with({"model": m}, {"model": {k: v for k, v in model.items() if k != "family"}})
+        m = OmegaConf.to_container(tree.model, resolve=True)
     check_values({"model": m})
     check_model(m)
     return m
+
+
+def net_fields(net: str, family: str = "cifar") -> dict[str, Any]:
+    """The model config a ``net=`` name gives in ``family``; ConfigError when it names none."""
+    check_net(net, {"family": family})
+    return {"_target_": FAMILIES[family], **parse_net(net, family)}

@@ -1,13 +1,22 @@
-"""Data sets: CIFAR-10, Fashion-MNIST and synthetic (in memory, batched), ImageNet (ImageFolder)."""
+"""Data sets: CIFAR-10, Fashion-MNIST and synthetic (in memory, batched), ImageNet (ImageFolder);
+``registry`` describes each (a leaf module, no torch). Names are imported on first use."""
 
-from .cifar10 import load_cifar10
-from .datamodule import ImageFolderDataModule, InMemoryDataModule, build_datamodule, split_train_val
-from .fashion_mnist import load_fashion_mnist
-from .pipeline import EvalBatches, Normalizer, TrainStream, draw_augmentation, pad_crop_flip
-from .synthetic import make_synthetic
+from importlib import import_module
 
-__all__ = [
-    "load_cifar10", "load_fashion_mnist", "make_synthetic", "build_datamodule",
-    "InMemoryDataModule", "ImageFolderDataModule", "split_train_val", "EvalBatches", "Normalizer",
-    "TrainStream", "draw_augmentation", "pad_crop_flip",
-]
+_EXPORTS = {
+    "Cifar10": "cifar10", "load_cifar10": "cifar10",
+    "FashionMnist": "fashion_mnist", "load_fashion_mnist": "fashion_mnist",
+    "Synthetic": "synthetic", "make_synthetic": "synthetic",
+    "ImageFolderDataModule": "datamodule", "InMemoryDataModule": "datamodule",
+    "split_train_val": "datamodule", "build_datamodule": "build",
+    "EvalBatches": "pipeline", "Normalizer": "pipeline", "TrainStream": "pipeline",
+    "draw_augmentation": "pipeline", "pad_crop_flip": "pipeline",
+    "DATASETS": "registry", "dataset_of": "registry",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

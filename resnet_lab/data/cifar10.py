@@ -12,6 +12,8 @@ from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import check_integrity, extract_archive
 
 from ..errors import DataCorruptError, DataNotFoundError
+from ..signatures import takes
+from .datamodule import InMemoryDataModule, InMemoryOptions
 from .fetch import download_into
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -56,3 +58,17 @@ def load_cifar10(root: str | Path, download: bool = True):
         return x, torch.as_tensor(ds.targets, dtype=torch.int64)
 
     return (*tensors(train), *tensors(test))
+
+
+@takes(InMemoryOptions)
+class Cifar10(InMemoryDataModule):
+    """CIFAR-10 (Sec. 4.2) from ``root``, downloaded there by torchvision when missing and
+    ``download`` is on."""
+
+    def __init__(self, root: str, download: bool, **options) -> None:
+        super().__init__(**options)
+        self.cfg.update(root=root, download=download)
+
+    def load_arrays(self):
+        root = self.cfg["root"]
+        return load_cifar10(root, self.cfg["download"]), str(Path(root).expanduser().resolve())

@@ -1,18 +1,25 @@
-"""Lightning DataModules: the in-memory 32x32 data sets and ImageFolder (ImageNet)."""
+"""Lightning DataModules: the in-memory 32x32 data sets (one subclass each: ``cifar10.Cifar10``,
+``fashion_mnist.FashionMnist``, ``synthetic.Synthetic``) and ImageFolder (ImageNet).
+
+Each is built by ``hydra.utils.instantiate`` from ``conf/data/<name>.yaml``, whose keys are its
+constructor's parameters; ``order_seed`` (the run's seed: batch order and augmentation) is given
+when the run builds it, not configured. What the rest of the suite knows about each data set is
+in ``registry``.
+"""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from abc import abstractmethod
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from .cifar10 import load_cifar10
-from .fashion_mnist import fashion_mnist_dir, load_fashion_mnist
+from ..signatures import takes
 from .imagenet import (
     collate_views,
     default_workers,
@@ -30,7 +37,6 @@ from .pipeline import (
     TrainStream,
     seeded_generator,
 )
-from .synthetic import make_synthetic
 
 
 def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, split_seed: int):
@@ -54,37 +60,72 @@ class Replicated:
         return x.expand(-1, self.channels, -1, -1)
 
 
+@dataclass  # not frozen: OmegaConf makes a frozen dataclass's node read-only
+class Augment:
+    enabled: bool = True
+    pad: int = 4  # zero-pad 4 pixels each side (before mean subtraction), random crop back
+    flip: bool = True  # random horizontal flip
+
+
+@dataclass(frozen=True)
+class InMemoryOptions:
+    """What every in-memory data set takes; the defaults are the paper's CIFAR recipe (Sec. 4.2).
+    Each data set's YAML sets the rest (``conf/data/<name>.yaml``)."""
+
+    # a validation split held out of the training images: the paper chose its schedule on 45k/5k,
+    # then trained its reported nets on all 50k (0 = no split)
+    val_size: int
+    eval_batch_size: int  # images per evaluation batch
+    batch_size: int = 128  # the global batch: divided among devices under DDP
+    split_seed: int = 0
+    # per_pixel_mean: subtract the training split's mean image (the paper); per_channel:
+    # subtract per-channel means and divide by per-channel stds (common practice)
+    normalize: str = "per_pixel_mean"
+    augment: Augment = field(default_factory=Augment)
+    # where the data set lives: auto = the training device (on a GPU the uint8 images stay there
+    # and are augmented there in batches), or cpu
+    device: str = "auto"
+    # evaluate on at most this many images of val / test during training (null = all); the
+    # final test after training always uses the whole test set
+    eval_subset: int | None = None
+
+
+@takes(InMemoryOptions)
 class InMemoryDataModule(L.LightningDataModule):
-    """CIFAR-10, Fashion-MNIST or synthetic data held as one uint8 tensor (see ``pipeline``).
-    ``source`` (after ``load``) says where the images came from: the directory actually read.
+    """A data set held as one uint8 tensor and augmented in batches (see ``pipeline``); a
+    subclass says where the images come from (``load_arrays``). ``source`` (after ``load``) says
+    where they came from: the directory actually read.
 
     ``eval_names`` are the evaluation sets of Lightning's validation loop during training (in
     the order of ``val_dataloader``): ``["val", "test"]``, or ``["test"]`` when ``val_size`` is 0.
     """
 
-    def __init__(self, cfg: Mapping[str, Any], seed: int = 0) -> None:
+    # what the run gives the constructor rather than the config (config/schema.py leaves it out)
+    runtime_args: ClassVar[tuple[str, ...]] = ("order_seed",)
+
+    def __init__(self, order_seed: int = 0, **options: Any) -> None:
         super().__init__()
-        self.cfg, self.seed = dict(cfg), seed
+        o = InMemoryOptions(**{**options, "augment": Augment(**dict(options.get("augment") or {}))})
+        self.cfg, self.seed = asdict(o), order_seed  # a subclass adds its own options to cfg
         self._arrays = None
         self.memory_format = torch.contiguous_format
-        self.eval_names = ["val", "test"] if self.cfg["val_size"] > 0 else ["test"]
+        self.eval_names = ["val", "test"] if o.val_size > 0 else ["test"]
+
+    @abstractmethod
+    def load_arrays(self) -> tuple[tuple[torch.Tensor, ...], str]:
+        """``(train_x, train_y, test_x, test_y)`` (uint8 NCHW images, int64 labels) and where
+        they came from; DataNotFoundError / DataCorruptError when they cannot be had."""
+
+    @property
+    def channels(self) -> int:
+        return self.cfg.get("channels") or 3
 
     # ---------------------------------------------------------------- loading
     def load(self):
         """Load (or generate) the arrays once; raises DataNotFoundError / DataCorruptError."""
         if self._arrays is None:
             d = self.cfg
-            if d["name"] == "cifar10":
-                arrays = load_cifar10(d["root"], d["download"])
-                self.source = str(Path(d["root"]).expanduser().resolve())
-            elif d["name"] == "fashion_mnist":
-                arrays = load_fashion_mnist(d["root"], d["system_dirs"], d["download"])
-                self.source = str(fashion_mnist_dir(d["root"], d["system_dirs"]))
-            else:
-                arrays = make_synthetic(d["seed"], d["train_size"] + d["val_size"], d["test_size"],
-                                        d["num_classes"], d["channels"], d["image_size"], d["noise"])
-                self.source = f"generated in memory (data.seed={d['seed']})"
-            train_x, train_y, test_x, test_y = arrays
+            (train_x, train_y, test_x, test_y), self.source = self.load_arrays()
             train_x, train_y, val_x, val_y = split_train_val(train_x, train_y, d["val_size"], d["split_seed"])
             self._arrays = dict(train=(train_x, train_y), val=(val_x, val_y), test=(test_x, test_y))
         return self._arrays
@@ -103,7 +144,7 @@ class InMemoryDataModule(L.LightningDataModule):
         arrays = self.load()
         self.device = device
         self.normalizer = Normalizer(arrays["train"][0], self.cfg["normalize"]).to(device)
-        stored, wanted = arrays["train"][0].shape[1], self.cfg["channels"]
+        stored, wanted = arrays["train"][0].shape[1], self.channels
         if wanted != stored:
             if stored != 1:
                 raise ValueError(f"{stored}-channel images cannot be given as {wanted} channels")
@@ -149,14 +190,22 @@ class InMemoryDataModule(L.LightningDataModule):
 
 class ImageFolderDataModule(L.LightningDataModule):
     """ImageNet from ``root``/train and ``root``/val. There is no labelled test set, so the
-    final "test" is the validation set, in ``data.test_mode`` (center crop, 10-crop or
-    multiscale); the validation curves during training are center crop."""
+    final "test" is the validation set, in ``test_mode`` (center crop, 10-crop or multiscale);
+    the validation curves during training are center crop. The options are described in
+    ``conf/data/imagenet.yaml``, which holds their values."""
 
     eval_names = ["val"]
+    runtime_args: ClassVar[tuple[str, ...]] = ("order_seed",)
 
-    def __init__(self, cfg: Mapping[str, Any], seed: int = 0) -> None:
+    def __init__(self, root: str, num_classes: int, image_size: int, scale_range: list[int],
+                 val_resize: int, lighting: float, color_jitter: float, normalize: str,
+                 mean_sample: int, test_mode: str, test_scales: list[int], batch_size: int,
+                 eval_batch_size: int, num_workers: int | str, pin_memory: bool | str,
+                 order_seed: int = 0) -> None:
+        options = {k: v for k, v in locals().items() if k not in ("self", "order_seed", "__class__")}
         super().__init__()
-        self.cfg, self.seed = dict(cfg), seed
+        self.cfg = {k: list(v) if k.endswith(("_range", "_scales")) else v for k, v in options.items()}
+        self.seed = order_seed
         self._folders = None
         self.memory_format = torch.contiguous_format
 
@@ -228,9 +277,3 @@ class ImageFolderDataModule(L.LightningDataModule):
     def response_batches(self) -> DataLoader:
         return self._loader(self.val_set, self.cfg["eval_batch_size"], False)  # center crops
 
-
-def build_datamodule(cfg: Mapping[str, Any], seed: int = 0) -> L.LightningDataModule:
-    """The DataModule for a validated ``data`` config."""
-    if cfg["name"] == "imagenet":
-        return ImageFolderDataModule(cfg, seed)
-    return InMemoryDataModule(cfg, seed)

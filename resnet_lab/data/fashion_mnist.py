@@ -11,6 +11,8 @@ import numpy as np
 import torch
 
 from ..errors import DataCorruptError, DataNotFoundError
+from ..signatures import takes
+from .datamodule import InMemoryDataModule, InMemoryOptions
 from .fetch import download_into
 
 FILES = {
@@ -104,3 +106,21 @@ def load_fashion_mnist(root: str | Path, system_dirs=(), download: bool = True):
 
     return (images(arrays["train_x"]), labels(arrays["train_y"]),
             images(arrays["test_x"]), labels(arrays["test_y"]))
+
+
+@takes(InMemoryOptions)
+class FashionMnist(InMemoryDataModule):
+    """Fashion-MNIST from Debian's dataset-fashion-mnist (``system_dirs``), else ``root`` (the
+    four IDX files, or torchvision's download into it when ``download`` is on). ``channels``: 1
+    (the gray image, for a 1-channel stem) or 3 (replicated after normalisation, as torchvision's
+    Grayscale(num_output_channels=3), for an RGB stem)."""
+
+    def __init__(self, root: str, download: bool, system_dirs: list[str], channels: int,
+                 **options) -> None:
+        super().__init__(**options)
+        self.cfg.update(root=root, download=download, system_dirs=list(system_dirs), channels=channels)
+
+    def load_arrays(self):
+        d = self.cfg
+        arrays = load_fashion_mnist(d["root"], d["system_dirs"], d["download"])
+        return arrays, str(fashion_mnist_dir(d["root"], d["system_dirs"]))

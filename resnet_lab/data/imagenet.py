@@ -31,10 +31,10 @@ EIGVAL = torch.tensor([0.2175, 0.0188, 0.0045])
 EIGVEC = torch.tensor([[-0.5675, 0.7192, 0.4009],
                        [-0.5808, -0.0045, -0.8140],
                        [-0.5836, -0.6948, 0.4203]])
-# The test modes (``data.test_mode``): one center crop (Figure 4's validation curves), the
-# standard 10-crop testing (Tables 2 and 3), the fully-convolutional form averaged over scales
-# (Tables 4 and 5; the scales are ``data.test_scales``, the paper's {224, 256, 384, 480, 640}).
-TEST_MODES = ("center", "ten_crop", "multiscale")
+# The test modes (``data.test_mode``, registry.TEST_MODES): one center crop (Figure 4's
+# validation curves), the standard 10-crop testing (Tables 2 and 3), the fully-convolutional form
+# averaged over scales (Tables 4 and 5; the scales are ``data.test_scales``, the paper's
+# {224, 256, 384, 480, 640}).
 
 
 class Lighting(torch.nn.Module):

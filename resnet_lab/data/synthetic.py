@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..signatures import takes
+from .datamodule import InMemoryDataModule, InMemoryOptions
 from .pipeline import seeded_generator
 
 
@@ -37,3 +39,21 @@ def make_synthetic(seed: int, train_size: int, test_size: int, num_classes: int 
         return x, y
 
     return (*sample(train_size, 1), *sample(test_size, 2))
+
+
+@takes(InMemoryOptions)
+class Synthetic(InMemoryDataModule):
+    """``make_synthetic``'s images from ``seed`` (the data's own seed: every run seed sees the same
+    data set), ``train_size`` + ``val_size`` training and ``test_size`` test images."""
+
+    def __init__(self, seed: int, train_size: int, test_size: int, noise: float, num_classes: int,
+                 channels: int, image_size: int, **options) -> None:
+        super().__init__(**options)
+        self.cfg.update(seed=seed, train_size=train_size, test_size=test_size, noise=noise,
+                        num_classes=num_classes, channels=channels, image_size=image_size)
+
+    def load_arrays(self):
+        d = self.cfg
+        arrays = make_synthetic(d["seed"], d["train_size"] + d["val_size"], d["test_size"],
+                                d["num_classes"], d["channels"], d["image_size"], d["noise"])
+        return arrays, f"generated in memory (data.seed={d['seed']})"
