@@ -17,6 +17,7 @@ import yaml  # noqa: E402
 
 from resnet_lab import figures, paper  # noqa: E402
 from resnet_lab.compose import compose  # noqa: E402
+from resnet_lab.data.registry import DATASETS  # noqa: E402
 from resnet_lab.figures import FiguresError, draw, load_sweep, load_wandb, main  # noqa: E402
 from resnet_lab.models import build_model, count_params  # noqa: E402
 from resnet_lab.train import resolved  # noqa: E402
@@ -201,7 +202,7 @@ def test_figure6_seed_zero_is_drawn(runs):
 
 
 def test_mixed_data_sets_are_named_in_the_legend(runs):
-    next(r for r in runs if r.net == "plain-56").config["data"]["name"] = "fashion_mnist"
+    next(r for r in runs if r.net == "plain-56").config["data"]["_target_"] = DATASETS["fashion_mnist"].module
     assert legend_labels(draw("figure1", runs).axes[0]) == [
         "plain-20 [cifar10]", "plain-56 [fashion_mnist]"]
 
@@ -596,9 +597,9 @@ def test_several_wandb_groups_and_a_sweep_merge(runs, sweep, tmp_path, monkeypat
 
 def write_beyond_run(root, net, test, **kw):
     """A run of a follow-up's net, its model config as ``net=<name>`` gives it."""
-    from resnet_lab.config.resolvers import parse_net
+    from resnet_lab.models.naming import parse_net
 
-    model = parse_net(net)
+    model = parse_net(net, "cifar")
     d = write_run(root, depth=model["depth"], residual=model["residual"], test=test,
                   shortcut=model.get("shortcut"), params=None, name=f"net={net}", **kw)
     cfg = yaml.safe_load((d / "config.yaml").read_text())

@@ -12,6 +12,8 @@ import time
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 
+from ..metric_names import LR, TEST_ERROR, TRAIN_ERROR, TRAIN_LOSS, VAL_ERROR
+
 
 def format_duration(seconds: float) -> str:
     seconds = int(round(seconds))
@@ -23,13 +25,13 @@ def format_duration(seconds: float) -> str:
 def status(metrics: dict) -> str:
     """``lr 0.1  train 12.34%  val 15.00%  test 15.20%  loss 0.345`` from the logged metrics."""
     parts = []
-    if "lr" in metrics:
-        parts.append(f"lr {float(metrics['lr']):.3g}")
-    for key, name in (("train/error", "train"), ("val/error", "val"), ("test/error", "test")):
+    if LR in metrics:
+        parts.append(f"lr {float(metrics[LR]):.3g}")
+    for key, name in ((TRAIN_ERROR, "train"), (VAL_ERROR, "val"), (TEST_ERROR, "test")):
         if key in metrics:
             parts.append(f"{name} {float(metrics[key]):.2f}%")
-    if "train/loss" in metrics:
-        parts.append(f"loss {float(metrics['train/loss']):.3f}")
+    if TRAIN_LOSS in metrics:
+        parts.append(f"loss {float(metrics[TRAIN_LOSS]):.3f}")
     return "  ".join(parts)
 
 

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import tables
-from ..figures import OUTPUTS, Run, shortcut_rows, table6_rows
-from ..figures.curves import Panel, draw_responses
-from ..figures.runs import DATA_NAMES
+from ..data.registry import DATASETS
+from ..figures import OUTPUTS, Run
+from ..figures.curves import Panel
+from ..figures.outputs import CurveFigure
 from ..loggers import RESPONSE_SORTED, RESPONSE_STD, RESPONSE_X, STEP_KEY, TRAIN_JOB_TYPE
-from ..module import logs_top5_error
 from ..schedule import LrSchedule, warmup_enabled
 from .studies import Study
 
@@ -191,11 +191,6 @@ def on_papers_data(r: Run) -> bool:
     return r.data == ("cifar10" if r.family == "cifar" else "imagenet")
 
 
-def logs_top5(r: Run) -> bool:
-    """Whether the run logs top-5 errors."""
-    return logs_top5_error(r.config["data"])
-
-
 def _run_set(study: Study, nets: Sequence[str], *extra: Clause) -> tuple[Clause, ...]:
     return (Clause("Group", "=", study.group), Clause("JobType", "=", TRAIN_JOB_TYPE),
             Clause("net", "in", study.net_names(nets), config=True), *extra)
@@ -229,28 +224,16 @@ def _responses_grid(study: Study, runs: list[Run]) -> Grid:
 
 
 def _table_grid(study: Study, output: str, runs: list[Run]) -> tuple[Grid, str]:
-    """Tables 6 and 3 (and the follow-up nets'): each net's final error over its finished seeds,
-    and the papers'."""
+    """A table (Tables 6 and 3, the follow-up nets'): each net's final values over its finished
+    seeds, as the output's summary charts them, and the paper's columns of its rows."""
+    out = OUTPUTS[output]
     nets = tuple(r.net for r in runs)
-    if output == "table6":
-        charts = (Chart("bar", "test error (%): mean ± std over seeds", ("test/error",),
-                        y_title="test error (%)", aggregate="mean", spread="stddev"),
-                  Chart("bar", "test error (%): best seed", ("test/error",),
-                        y_title="test error (%)", aggregate="min"))
-        rows, _ = table6_rows(runs)
-        columns = ["net", "params", "paper_params_M", "paper_test_error", "paper_mean_std"]
-    elif output != "shortcuts":  # another table (the follow-up nets'): its own paper columns
-        charts = (Chart("bar", "test error (%): mean over seeds", ("test/error",),
-                        y_title="test error (%)", aggregate="mean"),)
-        rows, all_columns = OUTPUTS[output].table(runs)
-        columns = ["net", *(c for c in all_columns if c.startswith("paper"))]
-    else:
-        keys = ("test/error", "test/top5_error") if all(logs_top5(r) for r in runs) else ("test/error",)
-        charts = tuple(Chart("bar", f"final {name} error (%)", (key,), y_title=f"{name} error (%)",
-                             aggregate="mean")
-                       for key, name in zip(keys, ("top-1", "top-5"), strict=False))
-        rows, _ = shortcut_rows(runs)
-        columns = ["net", "shortcut", "paper_top1", "paper_top5"]
+    charts = tuple(Chart("bar", s.title, (s.metric,), y_title=s.y_title, aggregate=s.aggregate,
+                         spread=s.spread)
+                   for s in out.summary if all(s.when(r) for r in runs))
+    rows, table_columns = out.table(runs)
+    # the paper's columns the rows have (a table leaves out those no row has a number in)
+    columns = [c for c in out.paper_columns if c in table_columns or not c.startswith("paper")]
     finished = Clause("State", "=", "finished")  # as the local table: finished seeds only
     grid = Grid("final errors per net", nets, _run_set(study, nets, finished), charts,
                 runs=len(nets) * len(study.seeds))
@@ -284,10 +267,10 @@ def _section(study: Study, output: str, figures_dir: Path) -> Section:
     if out.table is not None:
         grid, paper = _table_grid(study, output, runs)
         grids = [grid]
-    elif out.draw is draw_responses:
-        grids = [_responses_grid(study, runs)]
-    else:
+    elif isinstance(out.draw, CurveFigure):
         grids = _curve_grids(study, output, runs)
+    else:  # Figure 7's layer responses
+        grids = [_responses_grid(study, runs)]
     local_file, local_text, local_grid = _local(study, output, figures_dir)
     if local_grid is not None:
         grids.append(local_grid)
@@ -311,7 +294,7 @@ def recipe(study: Study) -> str:
         schedules.setdefault(text, []).append(r.net)
     lr = [f"  - {', '.join(nets)}: {text}" for text, nets in schedules.items()]
     return "\n".join([
-        f"- data: {DATA_NAMES.get(d['name'], d['name'])}, batch {d['batch_size']}"
+        f"- data: {DATASETS[study.runs[0].data].title}, batch {d['batch_size']}"
         + (f", {d['val_size']} training images held out for validation" if d.get("val_size") else "")
         + f"; augmentation: {augment}; normalisation: {d.get('normalize', 'none')}",
         f"- SGD, momentum {o['momentum']:g}, weight decay {o['weight_decay']:g}; learning rate:",

@@ -13,6 +13,7 @@ from ..config import validate
 from ..config.sweeps import studies, title
 from ..errors import ConfigError, ResnetLabError
 from ..figures import OUTPUTS, Run
+from ..metric_names import TEST_ERROR, TRAIN_ERROR, VAL_ERROR
 from ..train import resolved
 
 
@@ -60,9 +61,9 @@ def prospective_run(cfg: dict) -> Run:
     """The record a finished job of ``cfg`` leaves, values unknown (NaN), so that the figures'
     selection rules can say which outputs and panels the job belongs to before it has run."""
     unknown = [(cfg["trainer"]["max_steps"], math.nan)]
-    metrics = {"train/error": unknown, "test/error": unknown}
+    metrics = {TRAIN_ERROR: unknown, TEST_ERROR: unknown}
     if cfg["data"].get("val_size"):
-        metrics["val/error"] = unknown
+        metrics[VAL_ERROR] = unknown
     responses = [{"layer": 1, "name": "", "std": math.nan}] if cfg["responses"]["enabled"] else None
     return Run(cfg, {"status": "done"}, metrics, responses, source=f"conf/experiment/{cfg['study']}")
 

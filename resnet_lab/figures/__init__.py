@@ -8,7 +8,9 @@ table (switches), drawn from run records, a sweep directory on disk or a W&B gro
     tables    Table 6 and Table 3 rows, the parameter count of a run
     switches  an ablation sweep's runs side by side: their switches (config keys), early loss peak
     captions  the ``<name>.md`` beside every output: data, which images each curve's points are
-    outputs   OUTPUTS, what each output is about and how it is made; draw, render
+    output    the Output type: the runs it takes, how it is drawn, its caption's sections, the
+              paper's table beside it, its charts on a dashboard
+    outputs   OUTPUTS, each output's Output; draw, render
     cli       the command line
 
 Unfinished runs (failed, running, interrupted) are drawn as far as they logged, marked in the

@@ -10,27 +10,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from .. import paper
+from ..metric_names import TEST_ERROR, TRAIN_ERROR, VAL_ERROR
 from ..tables import markdown_table
+from .output import Output
 from .recipes import paper_mismatches, run_name
 from .runs import Run, data_sets
-from .switches import switch_lines, switch_rows
-from .tables import r2, shortcut_rows, table6_rows, warmup_rule
-
-if TYPE_CHECKING:
-    from .outputs import Output
+from .tables import r2, warmup_rule
 
 RUN_COLUMNS = ["net", "seed", "status", "steps", "train_error", "test_error", "device", "used",
                "source"]
-# The paper's table each of our tables sits beside, and the recipe of its numbers.
-PAPER_TABLES = {
-    table6_rows: ("Table 6", paper.CIFAR10_RECIPE,
-                  "CIFAR-10, trained on all 50k training images with the paper's recipe"),
-    shortcut_rows: ("Tables 2 and 3", paper.IMAGENET_RECIPE,
-                    "ImageNet with the paper's recipe, 10-crop testing"),
-}
 
 
 def titled(out: Output, runs: Sequence[Run]) -> str:
@@ -41,8 +30,8 @@ def titled(out: Output, runs: Sequence[Run]) -> str:
 
 def run_rows(runs: Sequence[Run], used: Sequence[Run]) -> list[dict]:
     return [dict(net=r.net, seed=r.seed, status=r.status, steps=r.steps,
-                 train_error=r2(r.final("train/error")),
-                 test_error=r2(r.final("test/error", "val/error")), device=r.device,
+                 train_error=r2(r.final(TRAIN_ERROR)),
+                 test_error=r2(r.final(TEST_ERROR, VAL_ERROR)), device=r.device,
                  used="yes" if any(r is u for u in used) else "no", source=r.source)
             for r in sorted(runs, key=lambda r: (r.key, r.seed))]
 
@@ -64,7 +53,7 @@ def _series(out: Output) -> list[str]:
             for c in p.curves:
                 found += [m for m in c.metrics if m not in found]
         return found
-    return ["train/error", "test/error"] + (["responses"] if out.table is None else [])
+    return [TRAIN_ERROR, TEST_ERROR] + (["responses"] if out.table is None else [])
 
 
 def _train_text(r: Run, curves: bool) -> str:
@@ -127,11 +116,11 @@ def statistics_lines(out: Output, runs: Sequence[Run]) -> list[str]:
     texts: dict[tuple[str, ...], list[Run]] = defaultdict(list)
     for r in runs:
         lines = []
-        if "train/error" in series:
+        if TRAIN_ERROR in series:
             lines.append(_train_text(r, curves))
-        if "val/error" in series:
+        if VAL_ERROR in series:
             lines.append(_val_text(r))
-        if "test/error" in series:
+        if TEST_ERROR in series:
             lines.append(_test_text(r, curves))
         if "responses" in series:
             lines.append(f"layer responses: the finished net on {_test_set(r)}, BN in evaluation mode.")
@@ -151,9 +140,9 @@ def statistics_lines(out: Output, runs: Sequence[Run]) -> list[str]:
 
 def paper_lines(out: Output, runs: Sequence[Run]) -> list[str]:
     """Whether the paper's numbers stand beside ours, and if not, why not."""
-    if out.table not in PAPER_TABLES or not runs:
+    if out.paper is None or not runs:
         return []
-    name, recipe, what = PAPER_TABLES[out.table]
+    name, recipe, what = out.paper.name, out.paper.recipe, out.paper.what
     differ: dict[str, list[Run]] = defaultdict(list)
     for r in runs:
         for m in paper_mismatches(r, recipe):
@@ -210,10 +199,8 @@ def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequ
         f"Data set: {data_sets(runs)}. Devices: {devices}.",
         f"Sources: {'; '.join(sources)}.", "",
         "## What the points are", "", *statistics_lines(out, runs), ""]
-    if out.table is table6_rows:
-        sections += ["## Warm-up", "", *warmup_lines(runs), ""]
-    if out.table is switch_rows:
-        sections += ["## Switches, iterations and the early loss peak", "", *switch_lines(runs), ""]
+    for section in out.sections:
+        sections += [f"## {section.title}", "", *section.lines(runs), ""]
     sections += ["## Runs", "", markdown_table(run_rows(runs, used), RUN_COLUMNS), "",
                  "## Missing or unfinished", "", *(gaps or ["- none"]), ""]
     if notes:

@@ -11,27 +11,31 @@ away their noise and mix runs of different lengths. Table 6 uses every finished 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from .. import paper
-from ..models.build import ARCH_DEFAULTS
+from ..data.registry import logs_top5
+from ..metric_names import TEST_ERROR, TEST_TOP5, TRAIN_ERROR, VAL_ERROR
+from ..models.naming import he2015
 from ..tables import markdown_table, write_table
-from .captions import RUN_COLUMNS, caption, run_rows, titled
+from .captions import RUN_COLUMNS, caption, run_rows, titled, warmup_lines
 from .curves import Curve, Panel, draw_curves, draw_responses
+from .output import Output, PaperTable, Section, Summary, always
 from .recipes import check_recipes
-from .runs import SERIES, FiguresError, Run, pick
-from .switches import LOSS, switch_rows
+from .runs import FiguresError, Run, pick
+from .switches import LOSS, switch_lines, switch_rows
 from .tables import beyond_rows, shortcut_rows, table6_rows
 
 
 def _he2015(r: Run) -> bool:
-    """A net of the 2015 paper's design: original units, CIFAR's basic, width 1, no groups, no
-    dropout (the follow-ups' nets have outputs of their own, below OUTPUTS)."""
-    return r.arch == ARCH_DEFAULTS
+    """A net of the 2015 paper's design (``naming.he2015``: original units, CIFAR's basic, width
+    1, no groups, no dropout, every later option at its default); the follow-ups' nets have
+    outputs of their own, below OUTPUTS."""
+    return he2015(r.model)
 
 
 def _cifar(r: Run) -> bool:
@@ -42,15 +46,8 @@ def _imagenet(r: Run) -> bool:
     return r.family == "imagenet" and _he2015(r)
 
 
-def _logged(r: Run) -> bool:
-    return any(r.metrics.get(m) for m in SERIES)
-
-
-def _always(r: Run) -> bool:
-    return True
-
-
-TRAIN, TEST, VAL = ("train/error",), ("test/error",), ("val/error", "test/error")
+_always = always
+TRAIN, TEST, VAL = (TRAIN_ERROR,), (TEST_ERROR,), (VAL_ERROR, TEST_ERROR)
 # Fig. 1 draws one series per panel; Figs. 4 and 6 pair a net's training and test curves in one
 # colour, and only the bold one names the net in the legend.
 FIG1_TRAIN = Curve(TRAIN, dict(lw=1.3), smooth=True)
@@ -58,22 +55,6 @@ FIG1_TEST = Curve(TEST, dict(lw=1.3))
 DASHED_TRAIN = Curve(TRAIN, dict(lw=0.9, ls="--"), legend=False, smooth=True)
 THIN_TRAIN = Curve(TRAIN, dict(lw=0.8), legend=False, smooth=True)
 BOLD_TEST, BOLD_VAL = Curve(TEST, dict(lw=2.0)), Curve(VAL, dict(lw=2.0))
-
-
-@dataclass(frozen=True)
-class Output:
-    title: str
-    about: str  # the caption's first paragraph
-    keep: Callable[[Run], bool]  # the runs this output is about (all seeds, any status)
-    needs: str  # ... in words, for "nothing to draw"
-    expected: tuple[str, ...]  # the paper's nets, as legend names
-    usable: Callable[[Run], bool] = _logged  # those of them that can be drawn
-    draw: Callable[..., Figure] | None = None  # (picked runs, title=, smooth=) -> Figure
-    table: Callable[[Sequence[Run]], tuple[list[dict], list[str]]] | None = None
-    series: tuple[str, ...] = ()  # series it reads beyond SERIES (loaded from W&B when drawn)
-    # one row per run, comparing runs of different net configs and recipes: not refused
-    # (recipes.check_recipes); unfinished runs are rows too, with their last logged values
-    per_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,7 +115,13 @@ OUTPUTS = {
         expected=("plain-20", "plain-56", "ResNet-20", "ResNet-56", "ResNet-110")),
     "table6": Output(
         "Table 6: test error per depth of the CIFAR-family nets", keep=_cifar, usable=_always,
-        table=table6_rows,
+        table=table6_rows, sections=(Section("Warm-up", warmup_lines),),
+        paper=PaperTable("Table 6", paper.CIFAR10_RECIPE,
+                         "CIFAR-10, trained on all 50k training images with the paper's recipe"),
+        summary=(Summary(TEST_ERROR, "test error (%): mean ± std over seeds", "test error (%)",
+                         spread="stddev"),
+                 Summary(TEST_ERROR, "test error (%): best seed", "test error (%)", "min")),
+        paper_columns=("net", "params", "paper_params_M", "paper_test_error", "paper_mean_std"),
         about="Final test error (%) of the CIFAR-family nets: runs = finished seeds, mean ± "
               "sample std over them, best = lowest. Where the data set and recipe are the "
               "paper's, paper_test_error is Table 6's (for ResNet-110 its best of 5 runs, "
@@ -143,6 +130,12 @@ OUTPUTS = {
     "shortcuts": Output(
         "Table 3: shortcut options of the ImageNet-family nets", keep=_imagenet, usable=_always,
         table=shortcut_rows,
+        paper=PaperTable("Tables 2 and 3", paper.IMAGENET_RECIPE,
+                         "ImageNet with the paper's recipe, 10-crop testing"),
+        summary=(Summary(TEST_ERROR, "final top-1 error (%)", "top-1 error (%)"),
+                 Summary(TEST_TOP5, "final top-5 error (%)", "top-5 error (%)",
+                         when=lambda r: logs_top5(r.config["data"]))),
+        paper_columns=("net", "shortcut", "paper_top1", "paper_top5"),
         about="Final top-1 and top-5 error (%) of the ImageNet-family nets (test/error: the "
               "validation set in data.test_mode; unfinished runs: their last val/error, one "
               "center crop). The paper's numbers (Table 3; plain and option-A nets from Table 2, "
@@ -168,12 +161,12 @@ class PresentPanels(CurveFigure):
 
 
 def _grouped(r: Run) -> bool:
-    return r.arch["cardinality"] > 1 or r.arch["base_width"] != 64
+    return r.model["cardinality"] > 1 or r.model["base_width"] != 64
 
 
 def _thin(r: Run) -> bool:
     """A CIFAR ResNet of width 1 without groups, either unit order."""
-    return r.family == "cifar" and r.arch["width"] == 1 and not _grouped(r)
+    return r.family == "cifar" and r.model["width"] == 1 and not _grouped(r)
 
 
 def _preact_comparison(r: Run) -> bool:
@@ -201,8 +194,8 @@ OUTPUTS.update({
         needs="CIFAR-family ResNet of width 1 with logged errors", expected=PREACT_NETS,
         draw=PresentPanels(tuple(Panel(title, keep, (DASHED_TRAIN, BOLD_TEST)) for title, keep in (
                                ("plain", lambda r: not r.residual),
-                               ("ResNet, original units", lambda r: r.residual and r.arch["block"] == "original"),
-                               ("ResNet, pre-activation units", lambda r: r.residual and r.arch["block"] == "preact"))),
+                               ("ResNet, original units", lambda r: r.residual and r.model["block"] == "original"),
+                               ("ResNet, pre-activation units", lambda r: r.residual and r.model["block"] == "preact"))),
                            (0, 20), "dashed: training error, bold: test error")),
     "wide": Output(
         "Wide ResNets and ResNeXt: training (dashed) and test (bold) error", keep=_wide,
@@ -212,14 +205,16 @@ OUTPUTS.update({
               "Dashed lines: training error; bold lines: test error; one colour per net.",
         needs="wide or grouped CIFAR-family net with logged errors", expected=WIDE_NETS,
         draw=PresentPanels(tuple(Panel(title, keep, (DASHED_TRAIN, BOLD_TEST)) for title, keep in (
-                               ("Wide ResNets", lambda r: not _grouped(r) and not r.arch["dropout"]),
-                               ("Wide ResNets with dropout", lambda r: not _grouped(r) and r.arch["dropout"]),
+                               ("Wide ResNets", lambda r: not _grouped(r) and not r.model["dropout"]),
+                               ("Wide ResNets with dropout", lambda r: not _grouped(r) and r.model["dropout"]),
                                ("ResNeXt", _grouped))),
                            (0, 20), "dashed: training error, bold: test error")),
     "beyond": Output(
         "Pre-activation, wide and ResNeXt nets: test error beside their papers'", keep=lambda r:
         r.family == "cifar" and (not _he2015(r) or r.net in paper.BEYOND), usable=_always,
         table=beyond_rows,
+        summary=(Summary(TEST_ERROR, "test error (%): mean over seeds", "test error (%)"),),
+        paper_columns=("net", "paper_params_M", "paper_test_error", "paper_recipe", "paper_source"),
         about="Final test error (%) of the follow-ups' nets and of the original ResNets they are "
               "compared with: runs = finished seeds, mean ± sample std over them, best = lowest. "
               "On CIFAR-10 the papers' numbers stand beside ours (paper.BEYOND, with their "
@@ -237,6 +232,7 @@ ON_REQUEST = {
     "switches": Output(
         "Switches: the runs of an ablation sweep side by side", keep=_always, usable=_always,
         table=switch_rows, series=(LOSS,), per_run=True,
+        sections=(Section("Switches, iterations and the early loss peak", switch_lines),),
         about="One row per run: its net, the switches (config keys) in which it differs from "
               "the other runs, its final test and training error (%; unfinished runs: their last "
               "logged values, see status), the early peak of its training loss (early_peak_loss, "

@@ -53,8 +53,10 @@ def _in(key: str, groups: Iterable[str]) -> bool:
 
 
 def flat_config(r: Run) -> dict[str, Any]:
-    """The run's config as dotted keys (``data.val_size``), values hashable (lists as tuples)."""
-    return {k: _hashable(v) for k, v in flatten(r.config).items()}
+    """The run's config as dotted keys (``data.val_size``), values hashable (lists as tuples),
+    and ``data.name``, its data set's name (the config names the data module that loads it), which
+    the paper's recipes and ``--where`` use."""
+    return {**{k: _hashable(v) for k, v in flatten(r.config).items()}, "data.name": r.data}
 
 
 def recipe(r: Run) -> dict[str, Any]:
@@ -65,8 +67,8 @@ def recipe(r: Run) -> dict[str, Any]:
 
 def net_config(r: Run) -> tuple:
     """The run's model config; the fields that older records lack read as their defaults
-    (``Run.arch``, ``Run.model``)."""
-    model = {f"model.{k}": _hashable(v) for k, v in {**r.arch, **r.model}.items()}
+    (``Run.model``)."""
+    model = {f"model.{k}": _hashable(v) for k, v in r.model.items()}
     return tuple(sorted(model.items()))
 
 

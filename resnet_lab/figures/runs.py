@@ -12,23 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.schema import shared_model_defaults
+from ..config.legacy import upgrade
+from ..data.registry import DATASETS, dataset_of
 from ..errors import ResnetLabError
-from ..loggers import STEP_KEY as WANDB_STEP  # the iteration, as W&B records it
-from ..models.build import ARCH_DEFAULTS, model_label
+from ..metric_names import ERRORS, FINAL_TEST, WANDB_STEP, summary_key
+from ..models.choices import family_of
+from ..models.families import complete
+from ..models.naming import label
 from ..records import RunDir, read_metrics
 from ..responses import load_responses
 
-SERIES = ("train/error", "val/error", "test/error", "val/top5_error", "test/top5_error")
-DATA_NAMES = {"cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST", "imagenet": "ImageNet",
-              "synthetic": "synthetic data"}
-
-# (training images, test images) of the data sets with a fixed size
-SIZES = {"cifar10": (50_000, 10_000), "fashion_mnist": (60_000, 10_000)}
-FINAL_TEST_SERIES = ("test/error", "test/top5_error")
-# the choices the paper leaves open that a net's label does not show: runs that differ in one
-# are different nets, not seeds of one
-INIT_CHOICES = ("init_mode", "shortcut_pad", "zero_init_residual", "in_channels")
+SERIES = ERRORS  # the series a run's records are read for
 
 WANDB_STATUS = {"finished": "done", "failed": "failed", "crashed": "failed",
                 "killed": "interrupted", "running": "running", "pending": "running"}
@@ -51,31 +45,37 @@ class Run:
     # metric -> (step, value)
     final_points: dict[str, tuple[int, float]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.config = upgrade(self.config)  # a record of older code, in today's keys
+
     @property
     def model(self) -> dict:
-        """The model config; fields newer than the record read as their defaults."""
-        recorded = {k: v for k, v in (self.config.get("model") or {}).items() if v is not None}
-        return {**shared_model_defaults(), **recorded}
+        """The model config, complete: options newer than the record read as their defaults
+        (``families.complete``)."""
+        return complete({k: v for k, v in (self.config.get("model") or {}).items() if v is not None})
 
     @property
     def family(self) -> str:
-        return self.model.get("family", "cifar")
+        return family_of(self.model)
 
     @property
     def depth(self) -> int:
-        return int(self.model.get("depth", 0))
+        return int(self.model["depth"])
 
     @property
     def residual(self) -> bool:
-        return bool(self.model.get("residual", True))
+        return bool(self.model["residual"])
 
     @property
     def shortcut(self) -> str:
-        return self.model.get("shortcut") or ("A" if self.family == "cifar" else "B")
+        return self.model["shortcut"]
 
     @property
     def data(self) -> str:
-        return (self.config.get("data") or {}).get("name", "unknown data")
+        try:
+            return dataset_of(self.data_config).name
+        except KeyError:
+            return "unknown data"
 
     @property
     def data_config(self) -> dict:
@@ -84,15 +84,16 @@ class Run:
     @property
     def test_images(self) -> int | None:
         """The size of the whole test set, where known (ImageNet: the validation folder's)."""
-        d = self.data_config
-        return SIZES[self.data][1] if self.data in SIZES else d.get("test_size")
+        fixed = DATASETS[self.data].test_images if self.data in DATASETS else None
+        return fixed or self.data_config.get("test_size")
 
     @property
     def train_images(self) -> int | None:
         """Training images after the validation split, where known."""
         d = self.data_config
-        if self.data in SIZES and isinstance(d.get("val_size"), int):
-            return SIZES[self.data][0] - d["val_size"]
+        fixed = DATASETS[self.data].train_images if self.data in DATASETS else None
+        if fixed and isinstance(d.get("val_size"), int):
+            return fixed - d["val_size"]
         return d.get("train_size")
 
     @property
@@ -118,20 +119,16 @@ class Run:
         return f"{device}, {precision}" if precision else device
 
     @property
-    def arch(self) -> dict:
-        """The model fields beyond the 2015 paper's (block, bottleneck, width, ...); older
-        records, which lack them, read as the paper's nets."""
-        return {k: v if self.model.get(k) is None else self.model[k] for k, v in ARCH_DEFAULTS.items()}
-
-    @property
     def net(self) -> str:
-        return model_label({**self.model, "depth": self.depth, "shortcut": self.shortcut})
+        return label(self.model)
 
     @property
     def key(self) -> tuple:
-        """What makes two runs seeds of one net."""
-        return (self.data, self.family, self.residual, self.depth, self.shortcut,
-                *self.arch.values(), *(self.model.get(k) for k in INIT_CHOICES))
+        """What makes two runs seeds of one net: the data set and the whole model config (so an
+        option added later can never merge different nets), led by what orders the figures'
+        legends and the tables' rows (plain before residual, by depth)."""
+        return (self.data, self.family, self.residual, self.depth, self.shortcut, self.net,
+                tuple(sorted((k, str(v)) for k, v in self.model.items())))
 
     @property
     def steps(self) -> int:
@@ -141,7 +138,7 @@ class Run:
     def final(self, *metrics: str) -> float | None:
         """The first of ``metrics`` the run has: the summary's final value, else the last logged."""
         for m in metrics:
-            value = self.summary.get(m.replace("/", "_"))
+            value = self.summary.get(summary_key(m))
             if value is None and self.metrics.get(m):
                 value = self.metrics[m][-1][1]
             if value is not None:
@@ -151,7 +148,7 @@ class Run:
 
 def data_sets(runs: Sequence[Run]) -> str:
     """The runs' data sets as a reader knows them: ``CIFAR-10, Fashion-MNIST``."""
-    return ", ".join(sorted({DATA_NAMES.get(r.data, r.data) for r in runs}))
+    return ", ".join(sorted({DATASETS[r.data].title if r.data in DATASETS else r.data for r in runs}))
 
 
 def pick(runs: Sequence[Run]) -> list[Run]:
@@ -197,7 +194,7 @@ def with_final_points(r: Run) -> Run:
     later value wins at the last iteration)."""
     if r.eval_subset is None or r.status != "done":
         return r
-    for m in FINAL_TEST_SERIES:
+    for m in FINAL_TEST:
         if r.metrics.get(m):
             *curve, last = r.metrics[m]
             r.metrics[m] = curve
@@ -243,7 +240,7 @@ def _wandb_device(run) -> str | None:
 def run_from_wandb(run, where: str, series: Sequence[str] = SERIES) -> Run:
     """A W&B run as the same record a local run directory gives (its curves: ``series``)."""
     s = run.summary
-    summary = {m.replace("/", "_"): s.get(m) for m in SERIES if s.get(m) is not None}
+    summary = {summary_key(m): s.get(m) for m in SERIES if s.get(m) is not None}
     summary.update(status=WANDB_STATUS.get(run.state, run.state), steps=s.get(WANDB_STEP),
                    device=s.get("device") or _wandb_device(run), params=s.get("params"),
                    warmup_ended_at=s.get("warmup_ended_at"))

@@ -18,29 +18,30 @@ named once, as the key it follows.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import MISSING as NO_DEFAULT
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ..models.build import label
+from ..metric_names import TEST_ERROR, TRAIN_ERROR, TRAIN_LOSS
+from ..models.families import defaults
+from ..models.naming import named_options
 from ..records import flatten
 from .recipes import NOT_RECORDED, net_config, recipe, run_name
 from .runs import Run
 from .tables import _with_data, params, r2
 
-LOSS = "train/loss"
+LOSS = TRAIN_LOSS  # the early peak is read from it
 EARLY = 50  # the early loss peak: the first EARLY iterations
 DEFAULTS = "paper defaults"  # the switches cell of a run with none
-# the keys the net column names: its label's parameters, and the `net` shorthand that sets them
-NET_KEYS = frozenset({"net", *(f"model.{p}" for p in inspect.signature(label).parameters)})
+# the keys the net column names: the options its name states, and the `net` shorthand that sets them
+NET_KEYS = frozenset({"net", "model._target_", *(f"model.{p}" for p in named_options())})
 COLUMNS = ["net", "switches", "seed", "status", "params", "test_error", "train_error",
            "early_peak_loss", "early_peak_at", "steps"]
-_INTERPOLATION = re.compile(r"^\$\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\}$")
+# ${data.channels}, and ${dataset:channels}: the data config's value where it has the key
+_INTERPOLATION = re.compile(r"^\$\{(?:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)|dataset:(\w+))\}$")
 
 
 def value_text(v: Any) -> str:
@@ -80,7 +81,7 @@ def follows() -> dict[str, str]:
                 continue
             for k, v in flatten(node).items():
                 if isinstance(v, str) and (m := _INTERPOLATION.match(v)):
-                    out.setdefault(f"{group.name}.{k}", m.group(1))
+                    out.setdefault(f"{group.name}.{k}", m.group(1) or f"data.{m.group(2)}")
     return out
 
 
@@ -88,20 +89,17 @@ _NONE = object()
 
 
 def _schema_default(key: str, runs: Sequence[Run]) -> Any:
-    """The schema's default of a model key for these runs' family (the paper's choice), else
-    ``_NONE`` (other groups' defaults are in their YAML options, not in the schema)."""
-    from ..config.schema import OPTIONS
-
+    """The family's default of a model key for these runs (its signature's: the paper's choice),
+    else ``_NONE`` (other groups' defaults are in their YAML options)."""
     group, _, name = key.partition(".")
     if group != "model" or "." in name:
         return _NONE
     found = set()
     for family in {r.family for r in runs}:
-        schema = OPTIONS["model"][1].get(family)
-        f = next((f for f in fields(schema) if f.name == name), None) if schema else None
-        if f is None or f.default is NO_DEFAULT or f.default == "???":
+        family_defaults = defaults(family)
+        if name not in family_defaults:
             return _NONE
-        found.add(f.default)
+        found.add(family_defaults[name])
     return found.pop() if len(found) == 1 else _NONE
 
 
@@ -166,8 +164,8 @@ def switch_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
         peak, at = early_peak(r)
         rows.append(dict(
             data=r.data, net=r.net, switches=sw.of(r), seed=r.seed, status=r.status,
-            params=params(r), test_error=r2(r.final("test/error")),
-            train_error=r2(r.final("train/error")),
+            params=params(r), test_error=r2(r.final(TEST_ERROR)),
+            train_error=r2(r.final(TRAIN_ERROR)),
             early_peak_loss=None if peak is None else round(peak, 4), early_peak_at=at,
             steps=r.steps))
     return rows, _with_data(rows, COLUMNS)

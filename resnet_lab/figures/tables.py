@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from functools import cache
 
 from .. import paper
-from ..config.schema import MODEL_KEYS
-from ..models import build_model, count_params, count_weights
+from ..metric_names import TEST_ERROR, TEST_TOP5, VAL_ERROR, VAL_TOP5
+from ..models.build import build_model
+from ..models.inspect import count_params, count_weights
 from ..schedule import warmup_enabled
 from .recipes import paper_mismatches
 from .runs import Run
@@ -27,7 +28,7 @@ def params(r: Run) -> int:
     W&B summary), else counted from its model config, for records from before runs wrote it."""
     if r.summary.get("params") is not None:
         return int(r.summary["params"])
-    return _count_params(tuple(sorted((k, v) for k, v in r.model.items() if k in MODEL_KEYS)))
+    return _count_params(tuple(sorted(r.model.items())))
 
 
 @cache
@@ -52,7 +53,7 @@ def table6_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     rows = []
     for _, group in sorted(groups.items()):
         r = group[0]
-        finals = [x.final("test/error") for x in group if x.status == "done"]
+        finals = [x.final(TEST_ERROR) for x in group if x.status == "done"]
         errors = [e for e in finals if e is not None]
         mean = statistics.fmean(errors) if errors else None
         std = statistics.stdev(errors) if len(errors) > 1 else None
@@ -111,8 +112,8 @@ def shortcut_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
         rows.append(dict(
             data=r.data, net=r.net, depth=r.depth, shortcut=r.shortcut if r.residual else "-",
             seed=r.seed, status=r.status, steps=r.steps,
-            top1=r2(r.final("test/error", "val/error")),
-            top5=r2(r.final("test/top5_error", "val/top5_error")),
+            top1=r2(r.final(TEST_ERROR, VAL_ERROR)),
+            top5=r2(r.final(TEST_TOP5, VAL_TOP5)),
             paper_top1=top1, paper_top5=top5))
     columns = ["net", "depth", "shortcut", "seed", "status", "steps", "top1", "top5",
                "paper_top1", "paper_top5"]
@@ -140,7 +141,7 @@ def _count_weights(model: tuple) -> int:
 
 def weights(r: Run) -> int:
     """The net's conv and fc weights, counted from its model config."""
-    return _count_weights(tuple(sorted((k, v) for k, v in r.model.items() if k in MODEL_KEYS)))
+    return _count_weights(tuple(sorted(r.model.items())))
 
 
 def _paper_recipe(group: Sequence[Run], reported: paper.Reported) -> str:
@@ -164,7 +165,7 @@ def beyond_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     rows = []
     for _, group in sorted(groups.items()):
         r = group[0]
-        errors = [e for e in (x.final("test/error") for x in group if x.status == "done")
+        errors = [e for e in (x.final(TEST_ERROR) for x in group if x.status == "done")
                   if e is not None]
         mean = statistics.fmean(errors) if errors else None
         std = statistics.stdev(errors) if len(errors) > 1 else None

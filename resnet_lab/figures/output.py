@@ -1,0 +1,74 @@
+"""What one of the outputs is (``Output``), with everything a view of it needs: the runs it takes,
+how it is drawn or tabulated, its caption's own sections, the paper's table it sits beside, and the
+charts of its final values that a dashboard shows. ``outputs.OUTPUTS`` holds them; nothing in
+figures/ or dashboard/ asks for an output by its name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from ..metric_names import ERRORS
+from .runs import Run
+
+
+def logged(r: Run) -> bool:
+    return any(r.metrics.get(m) for m in ERRORS)
+
+
+def always(r: Run) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    """The paper's table an output sits beside: its numbers stand beside a run's only where the
+    run has every value of ``recipe`` (paper.py)."""
+
+    name: str  # "Table 6"
+    recipe: Mapping[str, Any]
+    what: str  # what the paper's numbers are of, in words
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the caption (``<name>.md``) that only this output has."""
+
+    title: str
+    lines: Callable[[Sequence[Run]], list[str]]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A chart of each net's final ``metric`` over its finished seeds (``aggregate``, with
+    ``spread`` as its error bar), drawn where every run has the metric (``when``)."""
+
+    metric: str
+    title: str
+    y_title: str
+    aggregate: str = "mean"
+    spread: str = ""
+    when: Callable[[Run], bool] = always
+
+
+@dataclass(frozen=True)
+class Output:
+    title: str
+    about: str  # the caption's first paragraph
+    keep: Callable[[Run], bool]  # the runs this output is about (all seeds, any status)
+    needs: str  # ... in words, for "nothing to draw"
+    expected: tuple[str, ...]  # the paper's nets, as legend names
+    usable: Callable[[Run], bool] = logged  # those of them that can be drawn
+    draw: Callable[..., Figure] | None = None  # (picked runs, title=, smooth=) -> Figure
+    table: Callable[[Sequence[Run]], tuple[list[dict], list[str]]] | None = None
+    series: tuple[str, ...] = ()  # series it reads beyond ERRORS (loaded from W&B when drawn)
+    # one row per run, comparing runs of different net configs and recipes: not refused
+    # (recipes.check_recipes); unfinished runs are rows too, with their last logged values
+    per_run: bool = False
+    paper: PaperTable | None = None  # a table's: the paper's numbers beside ours
+    sections: tuple[Section, ...] = ()  # the caption's sections of its own
+    summary: tuple[Summary, ...] = ()  # a table's final values, as a dashboard charts them
+    paper_columns: tuple[str, ...] = ()  # a table's columns a dashboard lists as the paper's
