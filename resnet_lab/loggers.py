@@ -42,7 +42,7 @@ RESPONSE_X, RESPONSE_STD, RESPONSE_SORTED = "responses/layer", "responses/std", 
 TRAIN_JOB_TYPE = "train"
 # The run record's final values (summary.json) that finish_wandb copies into the W&B summary.
 FINAL_FIELDS = ("status", "steps", "params", "test_error", "train_error", "val_error",
-                "test_top5_error", "warmup_ended_at", "device", "wall_time_s")
+                "test_top5_error", "warmup_ended_at", "device", "precision", "wall_time_s")
 
 
 def wandb_logged_in() -> bool:
