@@ -5,8 +5,9 @@ run set (the whole study) feeds a section per output; and both in W&B's own wire
 
 Private names of wandb-workspaces used here, each because the library has no public way:
 ``Report._to_model`` and ``Workspace._to_model`` (the only serialisation; ``save()`` calls them
-and sends their dump), its ``internal`` models (``internal.Project`` for the run sets' project,
-``ReportViewspec`` and ``View`` to read a wire file back). ``tests/test_dashboard.py``
+and sends their dump) and ``_from_model`` (the only way back from a wire file; ``from_url``
+calls it), its ``internal`` models (``internal.Project`` for the run sets' project,
+``ReportViewspec`` and ``View`` to read a wire file). ``tests/test_dashboard.py``
 (``test_the_private_names_we_rely_on``) fails when the library changes them.
 """
 
