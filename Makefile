@@ -74,8 +74,9 @@ FIG ?= all
 figures: install  ## redraw figures from records: make figures FIG=figure6 SWEEP=outputs/sweeps/figure6
 	$(PY) -m resnet_lab.figures $(FIG) --sweep $(or $(SWEEP),$(SWEEPS)) --out $(FIGURES)
 
-# The study's W&B report and workspace (updated in place when run again); without a W&B login
-# the specification goes to outputs/dashboards/<study>.json. DASHBOARD_ARGS: e.g. --dry-run
+# The study's W&B report and workspace (updated in place when run again, by the ids kept in
+# outputs/dashboards/<study>.wandb.json); without a W&B login, what would be sent goes to
+# outputs/dashboards/<study>.report.json and .workspace.json. DASHBOARD_ARGS: --dry-run, --offline
 STUDY  ?=
 ENTITY ?=
 DASHBOARD_ARGS ?=

@@ -47,8 +47,9 @@ STEP_KEY = WANDB_STEP  # the iteration, as Lightning's WandbLogger writes it (me
 # The job type of a training run: the dashboards' run sets take these runs only.
 TRAIN_JOB_TYPE = "train"
 # The run record's final values (summary.json) that finish_wandb copies into the W&B summary.
-FINAL_FIELDS = ("status", "steps", "params", *(summary_key(m) for m in (TEST_ERROR, TRAIN_ERROR, VAL_ERROR, TEST_TOP5)),
-                "warmup_ended_at", "device", "wall_time_s")
+FINAL_FIELDS = ("status", "steps", "params",
+                *(summary_key(m) for m in (TEST_ERROR, TRAIN_ERROR, VAL_ERROR, TEST_TOP5)),
+                "warmup_ended_at", "device", "precision", "wall_time_s")
 
 
 def wandb_logged_in() -> bool:

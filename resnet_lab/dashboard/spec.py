@@ -2,34 +2,74 @@
 
 ``build`` makes it from the study (``studies``) and the paper's outputs as ``resnet_lab.figures``
 defines them (titles, captions, each figure's panels and the nets each panel takes, the paper's
-y range and numbers); ``views`` turns it into W&B's Report and Workspace objects; without a W&B
-login it is what the command saves as JSON.
+y range, the tables' rows with the paper's numbers and the rule for when they may stand beside
+ours); ``views`` turns it into W&B's Report and Workspace objects.
 
 One ``Grid`` per set of nets a panel of the paper draws (W&B filters runs per panel grid, not per
 panel): Figure 1's two panels share one grid, Figure 6's three panels are three grids. Every grid
 is filtered to the study's W&B group and groups its runs by ``net``: one colour and legend entry
-per net, named as in the paper's legends; a net's seeds are averaged.
+per net, named as in the paper's legends; a line is the mean over the net's seeds, its band their
+minimum to maximum. The report opens with a ``runs`` grid: every training run of the study, one
+row each, with the columns of ``RUN_COLUMNS``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import tables
+from wandb_workspaces import expr
+
 from ..data.registry import DATASETS
+from ..data.registry import logs_top5 as data_logs_top5
 from ..figures import OUTPUTS, Run
-from ..figures.curves import Panel
-from ..figures.outputs import CurveFigure
-from ..loggers import RESPONSE_SORTED, RESPONSE_STD, RESPONSE_X, STEP_KEY, TRAIN_JOB_TYPE
+from ..figures.captions import paper_lines
+from ..figures.curves import Panel, draw_responses
+from ..figures.recipes import paper_mismatches
+from ..figures.runs import data_sets
+from ..loggers import TRAIN_JOB_TYPE
+from ..metric_names import RESPONSE_SORTED, RESPONSE_STD, RESPONSE_X, TEST_ERROR, TEST_TOP5
+from ..metric_names import WANDB_STEP as STEP_KEY
 from ..schedule import LrSchedule, warmup_enabled
+from ..tables import markdown_table
 from .studies import Study
 
 FIGURES_JOB_TYPE = "figures"  # the W&B run that holds a study's locally drawn figures
+NO_ENTITY = "<entity>"  # stands for the W&B entity where none is given (dry run, offline files)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the runs table: a top-level config field, a summary key or a run attribute
+    (W&B's filter names: ``State``, ``Name``), with the heading a reader knows it by."""
+
+    section: str  # "config", "summary" or "run"
+    key: str
+    label: str
+
+    def accessor(self) -> str:
+        """As a W&B runs table addresses it (wandb-workspaces' ``Runset``: ``config:<key>.value``,
+        ``summary:<key>``, ``run:<attribute>``)."""
+        if self.section == "config":
+            return f"config:{self.key}.value"
+        if self.section == "run":
+            return f"run:{expr.to_backend_name(self.key)}"
+        return f"summary:{self.key}"
+
+
+# The runs table, pinned in every run set: what a reader checks before trusting a curve. Config
+# fields from ``loggers.flat_fields``, summary keys from ``loggers.FINAL_FIELDS``.
+RUN_COLUMNS = (
+    Column("run", "Name", "run"), Column("config", "net", "net"), Column("config", "seed", "seed"),
+    Column("run", "State", "state"), Column("summary", "params", "parameters"),
+    Column("summary", "test_error", "test error (%)"),
+    Column("summary", "train_error", "training error (%)"),
+    Column("summary", "wall_time_s", "wall time (s)"), Column("summary", "precision", "precision"),
+    Column("summary", "device", "device"),
+)
+ORDER = ("net", "seed")  # config fields the runs tables are sorted by
 
 
 @dataclass(frozen=True)
@@ -51,8 +91,8 @@ class Clause:
 @dataclass(frozen=True)
 class Chart:
     """One W&B panel. ``line``: history keys ``y`` against the history key ``x``; ``bar``: the
-    summary keys ``y`` per net, its seeds combined by ``aggregate`` (± ``spread``); ``media``:
-    the images logged under ``y``."""
+    summary keys ``y``. Both group the runs by net: ``aggregate`` over its seeds (± ``spread``).
+    ``media``: the images logged under ``y``."""
 
     kind: str
     title: str
@@ -63,6 +103,13 @@ class Chart:
     y_range: tuple[float | None, float | None] = (None, None)
     aggregate: str = ""
     spread: str = ""
+
+
+def line(title: str, y: tuple[str, ...], x: str, x_title: str, y_title: str,
+         y_range: tuple[float | None, float | None] = (None, None)) -> Chart:
+    """A line chart of a net's seeds: their mean, and a band from their minimum to maximum."""
+    return Chart("line", title, y, x=x, x_title=x_title, y_title=y_title, y_range=y_range,
+                 aggregate="mean", spread="minmax")
 
 
 @dataclass(frozen=True)
@@ -84,13 +131,15 @@ class Grid:
 @dataclass(frozen=True)
 class Section:
     """One of the paper's outputs (``figures.OUTPUTS``): its live panels, the paper's numbers
-    where it has a table, and the same output drawn locally by ``resnet_lab.figures``."""
+    for its nets (``paper_numbers``), and the same output drawn locally by
+    ``resnet_lab.figures``."""
 
     output: str
     title: str
     about: str
     grids: tuple[Grid, ...]
-    paper_table: str = ""  # Markdown
+    paper_table: str = ""  # Markdown: the paper's numbers for these nets, where they apply
+    paper_note: str = ""  # which of the paper's tables they are from, or why there are none
     local_file: str = ""  # where `make <study>` / `python -m resnet_lab.figures` writes it
     local_text: str = ""  # a local table's Markdown, when it exists
 
@@ -99,68 +148,54 @@ class Section:
 class Dashboard:
     study: str
     group: str
-    entity: str
+    entity: str  # NO_ENTITY where none was given
     project: str
-    title: str  # the report's title and the workspace's name: how a later run finds them
-    description: str
-    intro: str  # Markdown: the commands, the recipe
+    title: str  # the report's title and the workspace's name
+    description: str  # the study, in a line (the report's description; publish adds its ids)
+    intro: str  # Markdown: what the panels show
+    method: str  # Markdown: the commands, the recipe
     nets: tuple[str, ...]
     seeds: tuple[int, ...]
+    runs: Grid  # the runs table: every training run of the study
     sections: tuple[Section, ...]
-    view: str  # the saved workspace's view name (the ``nw=`` of its URL)
     where: tuple[Clause, ...]  # the workspace's run set: all the study's nets
     local_figures: tuple[tuple[str, str], ...] = ()  # (W&B image key, PNG path)
 
     def grids(self) -> list[Grid]:
-        return [g for s in self.sections for g in s.grids]
+        """Every grid of the report: the runs table's, then the sections'."""
+        return [self.runs, *(g for s in self.sections for g in s.grids)]
 
     @property
     def filters(self) -> str:
         return " and ".join(c.expression() for c in self.where)
 
-    def keys(self) -> dict[str, set[str]]:
-        """Every W&B key the panels read, by where a run keeps it: ``history`` (logged series,
-        x-axes included), ``summary``, ``config`` (filters and grouping), ``run`` (attributes)
-        and ``media``."""
-        out: dict[str, set[str]] = {k: set() for k in ("history", "summary", "config", "run", "media")}
-        for c in self.where:
-            out["config" if c.config else "run"].add(c.field)
-        for g in self.grids():
-            out["config"].update(g.groupby)
-            for c in g.where:
-                out["config" if c.config else "run"].add(c.field)
-            for ch in g.charts:
-                kind = {"line": "history", "bar": "summary", "media": "media"}[ch.kind]
-                out[kind].update(ch.y)
-                if ch.x:
-                    out["history"].add(ch.x)
-        return out
-
-    def to_json(self) -> str:
-        spec = asdict(self)
-        for s, section in zip(spec["sections"], self.sections, strict=True):
-            for g, grid in zip(s["grids"], section.grids, strict=True):
-                g["filters"] = grid.filters  # as W&B shows it
-        spec["filters"] = self.filters
-        return json.dumps(spec, indent=1, ensure_ascii=False) + "\n"
-
     def describe(self) -> str:
-        """The panels, as ``--dry-run`` prints them."""
-        lines = [f'report "{self.title}" and workspace view "{self.view}" in '
-                 f"{self.entity}/{self.project}: W&B group {self.group}, nets {', '.join(self.nets)}"
-                 f", seeds {', '.join(map(str, self.seeds))}"]
+        """The report's outline and panels, as ``--dry-run`` prints them."""
+        lines = [f'report "{self.title}" and workspace "{self.title}" in {self.entity}/'
+                 f"{self.project}: W&B group {self.group}, nets {', '.join(self.nets)}, seeds "
+                 f"{', '.join(map(str, self.seeds))}",
+                 "  table of contents",
+                 f"  Runs: one row per run, columns {', '.join(c.label for c in RUN_COLUMNS)}"]
+        lines += _grid_lines(self.runs)
         for s in self.sections:
             lines.append(f"  {s.title}")
             for g in s.grids:
-                lines.append(f"    [{g.title}] runs where {g.filters}"
-                             + (f", one colour per {', '.join(g.groupby)}" if g.groupby else ""))
-                lines += [f"      {_chart_line(c)}" for c in g.charts]
+                lines += _grid_lines(g)
             if s.paper_table:
                 lines.append("    + the paper's numbers for these nets (a table)")
+            elif s.paper_note:
+                lines.append(f"    + the paper's numbers: {s.paper_note}")
             if s.local_file:
                 lines.append(f"    + drawn locally: {s.local_file}"
                              + ("" if s.local_text or _found(self, s) else " (not drawn yet)"))
+        lines.append("  How the runs were made: the commands and the recipe")
         return "\n".join(lines)
+
+
+def _grid_lines(g: Grid) -> list[str]:
+    return ([f"    [{g.title}] runs where {g.filters}"
+             + (f", one colour per {', '.join(g.groupby)}" if g.groupby else "")]
+            + [f"      {_chart_line(c)}" for c in g.charts])
 
 
 def _found(d: Dashboard, s: Section) -> bool:
@@ -168,12 +203,13 @@ def _found(d: Dashboard, s: Section) -> bool:
 
 
 def _chart_line(c: Chart) -> str:
+    seeds = f"{c.aggregate}" + (f" ({c.spread} band)" if c.spread == "minmax" else
+                                f" ± {c.spread}" if c.spread else "") + " over a net's seeds"
     if c.kind == "line":
         span = "" if c.y_range == (None, None) else f", y {c.y_range[0]:g}-{c.y_range[1]:g} %"
-        return f"line '{c.title}': {', '.join(c.y)} against {c.x}{span}"
+        return f"line '{c.title}': {', '.join(c.y)} against {c.x}, {seeds}, no smoothing{span}"
     if c.kind == "bar":
-        how = c.aggregate + (f" ± {c.spread}" if c.spread else "")
-        return f"bar '{c.title}': summary {', '.join(c.y)} per net, {how} over seeds"
+        return f"bar '{c.title}': summary {', '.join(c.y)} per net, {seeds}"
     return f"image '{c.title}': {', '.join(c.y)}"
 
 
@@ -191,6 +227,11 @@ def on_papers_data(r: Run) -> bool:
     return r.data == ("cifar10" if r.family == "cifar" else "imagenet")
 
 
+def logs_top5(r: Run) -> bool:
+    """Whether the run logs top-5 errors."""
+    return data_logs_top5(r.config["data"])
+
+
 def _run_set(study: Study, nets: Sequence[str], *extra: Clause) -> tuple[Clause, ...]:
     return (Clause("Group", "=", study.group), Clause("JobType", "=", TRAIN_JOB_TYPE),
             Clause("net", "in", study.net_names(nets), config=True), *extra)
@@ -204,9 +245,9 @@ def _curve_grids(study: Study, output: str, runs: list[Run]) -> list[Grid]:
     for p in panels:
         nets = tuple(r.net for r in runs if p.keep(r))
         if nets:  # a panel none of the study's nets belongs to (ResNet-1202 in a short study)
-            by_nets.setdefault(nets, []).append(Chart(
-                "line", p.title, tuple(c.metrics[0] for c in p.curves), x=STEP_KEY,
-                x_title="iteration", y_title=p.ylabel, y_range=y_range))
+            by_nets.setdefault(nets, []).append(line(
+                p.title, tuple(c.metrics[0] for c in p.curves), STEP_KEY, "iteration", p.ylabel,
+                y_range))
     return [Grid(", ".join(c.title for c in charts), nets, _run_set(study, nets), tuple(charts),
                  runs=len(nets) * len(study.seeds))
             for nets, charts in by_nets.items()]
@@ -215,30 +256,60 @@ def _curve_grids(study: Study, output: str, runs: list[Run]) -> list[Grid]:
 def _responses_grid(study: Study, runs: list[Run]) -> Grid:
     """Figure 7: the std of each layer's response, in layer order and sorted."""
     nets = tuple(r.net for r in runs)
-    charts = tuple(Chart("line", title, (key,), x=RESPONSE_X, x_title=f"layer index ({order})",
-                         y_title="std")
+    charts = tuple(line(title, (key,), RESPONSE_X, f"layer index ({order})", "std")
                    for title, key, order in (("original order", RESPONSE_STD, "original order"),
                                              ("sorted by magnitude", RESPONSE_SORTED, "sorted")))
     return Grid("std of layer responses", nets, _run_set(study, nets), charts,
                 runs=len(nets) * len(study.seeds))
 
 
-def _table_grid(study: Study, output: str, runs: list[Run]) -> tuple[Grid, str]:
-    """A table (Tables 6 and 3, the follow-up nets'): each net's final values over its finished
-    seeds, as the output's summary charts them, and the paper's columns of its rows."""
-    out = OUTPUTS[output]
+# the final errors a table's bar charts show, with the words for them
+FINAL_ERRORS = {TEST_ERROR: "test error", TEST_TOP5: "top-5 test error"}
+
+
+def _table_grid(study: Study, runs: list[Run]) -> Grid:
+    """A table (Table 6, Table 3, the follow-up nets'): each net's final error over its finished
+    seeds, as the local table counts them: the mean ± std, and the best seed; top-5 too where
+    every run logs it."""
     nets = tuple(r.net for r in runs)
-    charts = tuple(Chart("bar", s.title, (s.metric,), y_title=s.y_title, aggregate=s.aggregate,
-                         spread=s.spread)
-                   for s in out.summary if all(s.when(r) for r in runs))
-    rows, table_columns = out.table(runs)
-    # the paper's columns the rows have (a table leaves out those no row has a number in)
-    columns = [c for c in out.paper_columns if c in table_columns or not c.startswith("paper")]
+    keys = [k for k in FINAL_ERRORS if k == TEST_ERROR or all(logs_top5(r) for r in runs)]
+    charts = tuple(chart for k in keys for chart in (
+        Chart("bar", f"{FINAL_ERRORS[k]} (%): mean ± std over seeds", (k,),
+              y_title=f"{FINAL_ERRORS[k]} (%)", aggregate="mean", spread="stddev"),
+        Chart("bar", f"{FINAL_ERRORS[k]} (%): best seed", (k,), y_title=f"{FINAL_ERRORS[k]} (%)",
+              aggregate="min")))
     finished = Clause("State", "=", "finished")  # as the local table: finished seeds only
-    grid = Grid("final errors per net", nets, _run_set(study, nets, finished), charts,
+    return Grid("final errors per net", nets, _run_set(study, nets, finished), charts,
                 runs=len(nets) * len(study.seeds))
-    paper = "The paper's numbers for these nets:\n\n" + tables.markdown_table(rows, columns)
-    return grid, paper
+
+
+def paper_numbers(output: str, runs: Sequence[Run]) -> tuple[str, str]:
+    """The paper's numbers for the nets of a section, as Markdown (a table of the paper's
+    columns, one row per net that has any), and a line saying which table they are from or why
+    there are none. They come from the table output that covers most of these nets (the
+    section's own where it is a table): its rows (``Output.table``) set the paper's numbers
+    beside a net only where its data set and recipe are the paper's, and its caption's line
+    (``captions.paper_lines``) says so."""
+    tables = [(name, out) for name, out in OUTPUTS.items() if out.table is not None]
+    name, table = max(tables, key=lambda t: (sum(t[1].keep(r) for r in runs), t[0] == output))
+    mine = [r for r in runs if table.keep(r)]
+    if not mine:
+        return "", f"none: no paper table covers these nets on {data_sets(runs)}."
+    rows, columns = table.table(mine)
+    paper = [c for c in columns if c.startswith("paper")]
+    kept: dict[str, dict] = {}
+    for row in rows:  # Table 3's rows are runs: one per net
+        if any(row.get(c) is not None for c in paper):
+            kept.setdefault(row["net"], row)
+    name = table.title.split(":")[0]
+    if kept:
+        text = markdown_table(list(kept.values()), ["net", *paper])
+        return (f"The paper's numbers for these nets ({name}):\n\n{text}",
+                " ".join(paper_lines(table, mine)))
+    if table.paper is not None and any(paper_mismatches(r, table.paper.recipe) for r in mine):
+        return "", " ".join(paper_lines(table, mine))  # why not: the data set or recipe differ
+    return "", (f"none: the papers' tables ({name}) have no numbers for "
+                f"{', '.join(dict.fromkeys(r.net for r in mine))} on {data_sets(mine)}.")
 
 
 def _local(study: Study, output: str, figures_dir: Path) -> tuple[str, str, Grid | None]:
@@ -263,21 +334,30 @@ def local_key(output: str) -> str:
 def _section(study: Study, output: str, figures_dir: Path) -> Section:
     out = OUTPUTS[output]
     runs = [r for r in study.runs if out.keep(r) and out.usable(r)]
-    paper = ""
     if out.table is not None:
-        grid, paper = _table_grid(study, output, runs)
-        grids = [grid]
-    elif isinstance(out.draw, CurveFigure):
-        grids = _curve_grids(study, output, runs)
-    else:  # Figure 7's layer responses
+        grids = [_table_grid(study, runs)]
+    elif out.draw is draw_responses:
         grids = [_responses_grid(study, runs)]
+    else:
+        grids = _curve_grids(study, output, runs)
+    paper_table, paper_note = paper_numbers(output, runs)
     local_file, local_text, local_grid = _local(study, output, figures_dir)
     if local_grid is not None:
         grids.append(local_grid)
-    return Section(output, out.title, out.about, tuple(grids), paper, local_file, local_text)
+    return Section(output, out.title, out.about, tuple(grids), paper_table, paper_note,
+                   local_file, local_text)
 
 
-# ---------------------------------------------------------------- the text block
+def _runs_grid(study: Study) -> Grid:
+    """Every training run of the study, one row each (``RUN_COLUMNS``), and what each net's
+    runs took."""
+    chart = Chart("bar", "wall time (s) per net: mean over seeds", ("wall_time_s",),
+                  y_title="wall time (s)", aggregate="mean", spread="minmax")
+    return Grid("runs", study.nets, _run_set(study, study.nets), (chart,), groupby=(),
+                runs=len(study.nets) * len(study.seeds))
+
+
+# ---------------------------------------------------------------- the text blocks
 
 
 def recipe(study: Study) -> str:
@@ -309,20 +389,31 @@ def figures_command(study: str, output: str, figures_dir: str | Path) -> str:
             f"--out {Path(figures_dir) / study}")
 
 
-def _intro(study: Study, entity: str, project: str, outputs: Sequence[str],
-           figures_dir: str | Path) -> str:
-    drawn = "; ".join(f"`{figures_command(study.name, o, figures_dir)}`" for o in outputs)
-    this = f"python -m resnet_lab.dashboard {study.name} --entity {entity}" + (
-        f" --project {project}" if project != "resnet_lab" else "")
-    return "\n".join([
+def dashboard_command(study: str, entity: str, project: str) -> str:
+    """The command that makes (and updates) this report."""
+    return (f"python -m resnet_lab.dashboard {study} --entity {entity}"
+            + (f" --project {project}" if project != "resnet_lab" else ""))
+
+
+def _intro(study: Study, entity: str, project: str) -> str:
+    return (
         f"**{study.title}.** The runs of W&B group `{study.group}` ({entity}/{project}), drawn "
-        f"live: one colour per net ({', '.join(study.nets)}), named as in the paper's legends. "
-        f"Each section ends with the same output drawn locally from the run records.",
-        "",
+        f"live. Every panel groups the runs by net: one colour per net "
+        f"({', '.join(study.nets)}), named as in the paper's legends; a line is the mean over "
+        f"the net's seeds and its band their minimum to maximum, without smoothing. The local "
+        f"figure at the end of each section draws one run per net (the lowest finished seed), "
+        f"as the paper's single-run curves: the two agree where a study has one seed. Beside "
+        f"each output stand the paper's numbers for its nets, where the runs' data set and recipe "
+        f"are the paper's.")
+
+
+def _method(study: Study, entity: str, project: str, figures_dir: str | Path) -> str:
+    drawn = "; ".join(f"`{figures_command(study.name, o, figures_dir)}`" for o in study.outputs)
+    return "\n".join([
         f"- trained by: `python run.py -m experiment={study.name}` "
         f"(conf/experiment/{study.name}.yaml; logger=wandb)",
         f"- drawn locally by: {drawn}",
-        f"- this report: `{this}`",
+        f"- this report: `{dashboard_command(study.name, entity, project)}`",
         "",
         "Recipe:",
         "",
@@ -330,22 +421,17 @@ def _intro(study: Study, entity: str, project: str, outputs: Sequence[str],
     ])
 
 
-def view_name(study: str) -> str:
-    """The workspace's saved-view name: fixed per study, so a later run finds it again."""
-    return "resnetlab" + re.sub(r"[^a-z0-9]", "", study.lower())
-
-
-def build(study: Study, entity: str, project: str = "resnet_lab",
+def build(study: Study, entity: str | None = None, project: str = "resnet_lab",
           figures_dir: str | Path = "outputs/figures") -> Dashboard:
-    """The dashboard of ``study`` for the W&B project ``entity/project``; local figures are
-    looked up under ``figures_dir/<study>/``."""
+    """The dashboard of ``study`` for the W&B project ``entity/project`` (``NO_ENTITY`` stands
+    for a missing entity); local figures are looked up under ``figures_dir/<study>/``."""
+    entity = entity or NO_ENTITY
     sections = tuple(_section(study, o, Path(figures_dir)) for o in study.outputs)
     local = tuple((local_key(s.output), s.local_file) for s in sections
                   if any(c.kind == "media" for g in s.grids for c in g.charts))
     return Dashboard(
         study=study.name, group=study.group, entity=entity, project=project,
         title=f"resnet_lab: {study.name}", description=study.title,
-        intro=_intro(study, entity, project, study.outputs, figures_dir), nets=study.nets,
-        seeds=study.seeds,
-        sections=sections, view=view_name(study.name), where=_run_set(study, study.nets),
-        local_figures=local)
+        intro=_intro(study, entity, project), method=_method(study, entity, project, figures_dir),
+        nets=study.nets, seeds=study.seeds, runs=_runs_grid(study), sections=sections,
+        where=_run_set(study, study.nets), local_figures=local)

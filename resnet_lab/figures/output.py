@@ -1,7 +1,6 @@
 """What one of the outputs is (``Output``), with everything a view of it needs: the runs it takes,
-how it is drawn or tabulated, its caption's own sections, the paper's table it sits beside, and the
-charts of its final values that a dashboard shows. ``outputs.OUTPUTS`` holds them; nothing in
-figures/ or dashboard/ asks for an output by its name."""
+how it is drawn or tabulated, its caption's own sections and the paper's table it sits beside.
+``outputs.OUTPUTS`` holds them; nothing in figures/ or dashboard/ asks for an output by its name."""
 
 from __future__ import annotations
 
@@ -42,19 +41,6 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """A chart of each net's final ``metric`` over its finished seeds (``aggregate``, with
-    ``spread`` as its error bar), drawn where every run has the metric (``when``)."""
-
-    metric: str
-    title: str
-    y_title: str
-    aggregate: str = "mean"
-    spread: str = ""
-    when: Callable[[Run], bool] = always
-
-
-@dataclass(frozen=True)
 class Output:
     title: str
     about: str  # the caption's first paragraph
@@ -70,5 +56,3 @@ class Output:
     per_run: bool = False
     paper: PaperTable | None = None  # a table's: the paper's numbers beside ours
     sections: tuple[Section, ...] = ()  # the caption's sections of its own
-    summary: tuple[Summary, ...] = ()  # a table's final values, as a dashboard charts them
-    paper_columns: tuple[str, ...] = ()  # a table's columns a dashboard lists as the paper's

@@ -18,13 +18,12 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from .. import paper
-from ..data.registry import logs_top5
-from ..metric_names import TEST_ERROR, TEST_TOP5, TRAIN_ERROR, VAL_ERROR
+from ..metric_names import TEST_ERROR, TRAIN_ERROR, VAL_ERROR
 from ..models.naming import he2015
 from ..tables import markdown_table, write_table
 from .captions import RUN_COLUMNS, caption, run_rows, titled, warmup_lines
 from .curves import Curve, Panel, draw_curves, draw_responses
-from .output import Output, PaperTable, Section, Summary, always
+from .output import Output, PaperTable, Section, always
 from .recipes import check_recipes
 from .runs import FiguresError, Run, pick
 from .switches import LOSS, switch_lines, switch_rows
@@ -118,10 +117,6 @@ OUTPUTS = {
         table=table6_rows, sections=(Section("Warm-up", warmup_lines),),
         paper=PaperTable("Table 6", paper.CIFAR10_RECIPE,
                          "CIFAR-10, trained on all 50k training images with the paper's recipe"),
-        summary=(Summary(TEST_ERROR, "test error (%): mean ± std over seeds", "test error (%)",
-                         spread="stddev"),
-                 Summary(TEST_ERROR, "test error (%): best seed", "test error (%)", "min")),
-        paper_columns=("net", "params", "paper_params_M", "paper_test_error", "paper_mean_std"),
         about="Final test error (%) of the CIFAR-family nets: runs = finished seeds, mean ± "
               "sample std over them, best = lowest. Where the data set and recipe are the "
               "paper's, paper_test_error is Table 6's (for ResNet-110 its best of 5 runs, "
@@ -132,10 +127,6 @@ OUTPUTS = {
         table=shortcut_rows,
         paper=PaperTable("Tables 2 and 3", paper.IMAGENET_RECIPE,
                          "ImageNet with the paper's recipe, 10-crop testing"),
-        summary=(Summary(TEST_ERROR, "final top-1 error (%)", "top-1 error (%)"),
-                 Summary(TEST_TOP5, "final top-5 error (%)", "top-5 error (%)",
-                         when=lambda r: logs_top5(r.config["data"]))),
-        paper_columns=("net", "shortcut", "paper_top1", "paper_top5"),
         about="Final top-1 and top-5 error (%) of the ImageNet-family nets (test/error: the "
               "validation set in data.test_mode; unfinished runs: their last val/error, one "
               "center crop). The paper's numbers (Table 3; plain and option-A nets from Table 2, "
@@ -213,8 +204,6 @@ OUTPUTS.update({
         "Pre-activation, wide and ResNeXt nets: test error beside their papers'", keep=lambda r:
         r.family == "cifar" and (not _he2015(r) or r.net in paper.BEYOND), usable=_always,
         table=beyond_rows,
-        summary=(Summary(TEST_ERROR, "test error (%): mean over seeds", "test error (%)"),),
-        paper_columns=("net", "paper_params_M", "paper_test_error", "paper_recipe", "paper_source"),
         about="Final test error (%) of the follow-ups' nets and of the original ResNets they are "
               "compared with: runs = finished seeds, mean ± sample std over them, best = lowest. "
               "On CIFAR-10 the papers' numbers stand beside ours (paper.BEYOND, with their "
