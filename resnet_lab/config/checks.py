@@ -7,6 +7,7 @@ check the rules that tie options together. All take plain, typed config data (va
 
 from __future__ import annotations
 
+import importlib
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -29,6 +30,15 @@ from ..models.naming import NET_HINT, parse_net
 class Rule(NamedTuple):
     valid: str                  # the valid values, as a message lists them
     ok: Callable[[Any], bool]
+
+
+def names_of(module: str, table: str) -> Callable[[], Rule]:
+    """The keys of a parts table (``models.gates.GATES``) as a rule, read when a config is
+    checked: the table that builds the parts is the one list of their names, and this module
+    imports no torch."""
+    def rule() -> Rule:
+        return one_of(*getattr(importlib.import_module(module), table))
+    return rule
 
 
 def _is_int(v: Any) -> bool:
@@ -78,8 +88,9 @@ CIFAR_BOTTLENECK_DEPTHS = Rule("9n+2 for any n >= 1 with model.bottleneck=true (
 GROUPS_NEED = "with basic units (a grouped 3x3 needs bottlenecks: model.bottleneck=true on CIFAR, " \
               "depth 50, 101 or 152 on ImageNet)"
 
-# Options absent from the chosen group option (data.scale_range with data=cifar10) are skipped.
-RULES: dict[str, Rule] = {
+# Options absent from the chosen group option (data.scale_range with data=cifar10) are skipped; a
+# rule may be a function that gives it when a config is checked (names_of).
+RULES: dict[str, Rule | Callable[[], Rule]] = {
     "model.shortcut": one_of(*SHORTCUTS),
     "model.stride_in": one_of(*STRIDE_IN),
     "model.num_classes": at_least(2),
@@ -87,6 +98,7 @@ RULES: dict[str, Rule] = {
     "model.init_mode": one_of(*INIT_MODES),
     "model.shortcut_pad": one_of(*SHORTCUT_PADS),
     "model.block": one_of(*UNITS),
+    "model.gate": names_of("resnet_lab.models.gates", "GATES"),
     "model.width": at_least(1),
     "model.dropout": in_range(0, 1, hi_open=True),
     "model.cardinality": at_least(1),
@@ -159,10 +171,15 @@ def _lookup(c: Mapping, key: str) -> Any:
 
 def check_values(c: Mapping) -> None:
     """Every option of ``c`` that has a rule (``c`` may be a whole config or ``{"model": ...}``)."""
-    for option, rule in RULES.items():
+    for option in RULES:
         value = _lookup(c, option)
-        if value is not _ABSENT and not rule.ok(value):
-            raise invalid(option, value, rule.valid)
+        if value is not _ABSENT and not rule_of(option).ok(value):
+            raise invalid(option, value, rule_of(option).valid)
+
+
+def rule_of(option: str) -> Rule:
+    rule = RULES[option]
+    return rule if isinstance(rule, Rule) else rule()
 
 
 def valid_values(option: str, group_option: str | None = None) -> str | None:
@@ -170,7 +187,7 @@ def valid_values(option: str, group_option: str | None = None) -> str | None:
     ``group_option``, where that matters); None where the type says it all."""
     if option == "model.depth" and group_option in DEPTHS:
         return DEPTHS[group_option].valid
-    return RULES[option].valid if option in RULES else None
+    return rule_of(option).valid if option in RULES else None
 
 
 def check_model(m: Mapping) -> None:

@@ -45,6 +45,8 @@ class UnitOptions:
     # true: each residual branch's last BN starts at scale 0, so each unit starts as its shortcut
     # (Goyal et al. 2017; torchvision's zero_init_residual). The paper's BN scales start at 1.
     zero_init_residual: bool = False
+    # what stands between a unit's branch and the addition (models/gates.py): identity (the paper)
+    gate: str = "identity"
 
 
 def _initialised(net, o: UnitOptions):

@@ -19,7 +19,7 @@ from torch import nn
 
 from .branches import BRANCHES
 from .ends import Head, Stem
-from .gates import Identity
+from .gates import make_gate
 from .shortcuts import make_shortcut
 from .units import UNITS
 
@@ -83,15 +83,15 @@ def assemble(stem: Stem, stages: Sequence[tuple[int, int, int]], bottleneck: boo
     unit_kind = UNITS[options.block]
     grouping = (dict(cardinality=options.cardinality, base_width=options.base_width,
                      stride_in=options.stride_in) if bottleneck else {})
-    in_planes, layers = stem.out_channels, []
+    in_planes, layers, index, total = stem.out_channels, [], 0, sum(c for _, c, _ in stages)
     for planes, count, stride in stages:
         units = []
         for i in range(count):
-            s = stride if i == 0 else 1
+            s, index = stride if i == 0 else 1, index + 1
             branch = branch_kind(in_planes, planes, s, options.dropout, **grouping)
             path = make_shortcut(shortcut, options.residual, in_planes, branch.out_channels, s,
                                  options.shortcut_pad, projection_norm=options.block == "original")
-            units.append(unit_kind(branch, path, Identity()))
+            units.append(unit_kind(branch, path, make_gate(options.gate, index, total, options)))
             in_planes = branch.out_channels
         layers.append(nn.Sequential(*units))
     return ResNet(stem, layers, Head(in_planes, num_classes, preact=options.block == "preact"))
