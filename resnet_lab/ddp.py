@@ -19,6 +19,8 @@ from typing import Any
 
 ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "NODE_RANK", "LOCAL_RANK")
 WORKER_FLAG = "RESNET_LAB_DDP_WORKER"
+# Lightning's DDP in processes this module starts (ddp_spawn starts its own)
+DDP_STRATEGIES = ("ddp", "ddp_find_unused_parameters_false", "ddp_find_unused_parameters_true")
 
 
 def world_size(trainer_cfg: Mapping[str, Any]) -> int:
@@ -49,7 +51,7 @@ def local_processes(trainer_cfg: Mapping[str, Any], command: list[str]):
     the environment is restored and the workers are ended, so the next job of a multirun starts
     fresh. A no-op when DDP is off, when processes exist already, or in a worker."""
     n = world_size(trainer_cfg)
-    if (trainer_cfg["strategy"] not in ("ddp", "ddp_find_unused_parameters_false") or n < 2
+    if (trainer_cfg["strategy"] not in DDP_STRATEGIES or n < 2
             or trainer_cfg["num_nodes"] > 1 or externally_launched() or is_worker()):
         yield []
         return

@@ -27,7 +27,7 @@ class Unit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.gate.computes():  # the gate dropped the branch: the unit is its shortcut
-            return self.relu(self.shortcut(x))
+            return torch.relu(self.shortcut(x))  # not in place: x may be the input autograd keeps
         y = self.gate(self.branch(x))
         return self.relu(y if self.shortcut is None else y + self.shortcut(x))
 
