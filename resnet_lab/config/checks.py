@@ -99,6 +99,7 @@ RULES: dict[str, Rule | Callable[[], Rule]] = {
     "model.shortcut_pad": one_of(*SHORTCUT_PADS),
     "model.block": one_of(*UNITS),
     "model.gate": names_of("resnet_lab.models.gates", "GATES"),
+    "model.survival_last": in_range(0, 1, lo_open=True),
     "model.width": at_least(1),
     "model.dropout": in_range(0, 1, hi_open=True),
     "model.cardinality": at_least(1),
@@ -142,7 +143,8 @@ RULES: dict[str, Rule | Callable[[], Rule]] = {
     "trainer.accelerator": one_of("auto", "cpu", "gpu", "cuda", "mps"),
     "trainer.devices": either(one_of("auto"), at_least(1)),
     "trainer.num_nodes": at_least(1),
-    "trainer.strategy": one_of("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_false"),
+    "trainer.strategy": one_of("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_false",
+                               "ddp_find_unused_parameters_true"),
     "trainer.sync_batchnorm": AUTO_OR_BOOL,
     "trainer.precision": one_of(*PRECISIONS),
     "trainer.max_steps": at_least(1),
@@ -207,6 +209,13 @@ def check_model(m: Mapping) -> None:
         raise invalid("model.zero_init_residual", True,
                       "false with model.residual=false (plain nets have no identity path, so "
                       "zeroed units would make the output constant); true needs model.residual=true")
+    if m["gate"] != "identity" and not m["residual"]:
+        # a plain unit has no shortcut to stand in for its branch, nor to start as
+        raise invalid("model.gate", m["gate"], "identity with model.residual=false (a plain unit "
+                      "has no shortcut to fall back on)")
+    if m["survival_last"] != 0.5 and m["gate"] != "stochastic_depth":
+        raise invalid("model.survival_last", m["survival_last"],
+                      "0.5 (its default) unless model.gate=stochastic_depth, whose p_L it is")
     if m["zero_init_residual"] and m["block"] == "preact":
         raise invalid("model.zero_init_residual", True,
                       "false with model.block=preact (a pre-activation branch ends in a conv, not "
@@ -273,6 +282,12 @@ def check_together(c: Mapping) -> None:
         raise invalid("model.num_classes", m["num_classes"], f"{classes} (data.num_classes)")
     if dataset_of(d).name == "imagenet" and family_of(m) != "imagenet":
         raise invalid("model", family_of(m), "imagenet (data=imagenet needs model=imagenet)")
+    if m.get("gate") == "stochastic_depth" and t["strategy"] in ("ddp", "ddp_spawn",
+                                                                   "ddp_find_unused_parameters_false"):
+        # a dropped branch's parameters get no gradient in that iteration; DDP must know it
+        raise invalid("trainer.strategy", t["strategy"],
+                      "ddp_find_unused_parameters_true with model.gate=stochastic_depth (a "
+                      "dropped branch leaves its parameters without a gradient)")
     world = (t["devices"] if _is_int(t["devices"]) else 1) * t["num_nodes"]
     if t["strategy"] != "auto" and d["batch_size"] % world:
         raise invalid("data.batch_size", d["batch_size"],

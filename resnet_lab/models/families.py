@@ -45,8 +45,10 @@ class UnitOptions:
     # true: each residual branch's last BN starts at scale 0, so each unit starts as its shortcut
     # (Goyal et al. 2017; torchvision's zero_init_residual). The paper's BN scales start at 1.
     zero_init_residual: bool = False
-    # what stands between a unit's branch and the addition (models/gates.py): identity (the paper)
+    # what stands between a unit's branch and the addition: models/gates.py's GATES (identity: the
+    # paper's)
     gate: str = "identity"
+    survival_last: float = 0.5  # stochastic depth's p_L: the last unit's survival probability
 
 
 def _initialised(net, o: UnitOptions):

@@ -130,6 +130,13 @@ def _shortcut_mark(m, family, kind):
     return m["shortcut"] if m["residual"] and m["shortcut"] != implied else None
 
 
+def _stochastic_depth_mark(m, family, kind):
+    """Huang et al.'s nets: ``-SD`` with their p_L of 0.5, ``-SD0.8`` with another."""
+    if m["gate"] != "stochastic_depth":
+        return None
+    return "SD" if m["survival_last"] == 0.5 else f"SD{m['survival_last']:g}"
+
+
 MARKS: tuple[Mark, ...] = (
     Mark(("block",), r"(?P<block>preact|original)", prefix=True,
          write=lambda m, f, k: m["block"] if m["block"] != k.usual["block"] else None,
@@ -141,6 +148,8 @@ MARKS: tuple[Mark, ...] = (
          read=lambda g: dict(bottleneck=g["unit"].lower() == "bottleneck")),
     Mark(("shortcut",), r"(?P<sc>[abc])", write=_shortcut_mark,
          read=lambda g: dict(shortcut=g["sc"].upper())),
+    Mark(("gate", "survival_last"), r"SD(?P<p>\d*\.?\d+)?", write=_stochastic_depth_mark,
+         read=lambda g: dict(gate="stochastic_depth", **({"survival_last": float(g["p"])} if g["p"] else {}))),
     Mark(("dropout",), r"dropout(?P<p>\d*\.?\d+)", write=lambda m, f, k: f"dropout{m['dropout']:g}" if m["dropout"] else None,
          read=lambda g: dict(dropout=float(g["p"]))),
 )
