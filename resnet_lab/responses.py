@@ -27,15 +27,18 @@ REDUCES = ("all", "channel")
 
 
 class RunningMoments:
-    """Count, mean and sum of squared deviations, per channel, in float64."""
+    """Count, mean and sum of squared deviations, per channel, in float64 (the channels are the
+    first batch's)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self) -> None:
         self.n = 0
-        self.mean = torch.zeros(channels, dtype=torch.float64)
-        self.m2 = torch.zeros(channels, dtype=torch.float64)
+        self.mean = self.m2 = None
 
     def update(self, x: torch.Tensor) -> None:
         """Add a (N, C, H, W) batch."""
+        if self.mean is None:
+            self.mean = torch.zeros(x.shape[1], dtype=torch.float64)
+            self.m2 = torch.zeros(x.shape[1], dtype=torch.float64)
         nb = x.numel() // x.shape[1]
         # one reduction over the batch and positions, in float64 (no transposed copy: half the time)
         var_b, mean_b = torch.var_mean(x.detach().to(torch.float64), dim=(0, 2, 3), correction=0)
@@ -61,9 +64,9 @@ def recording(model: nn.Module) -> Iterator[dict[str, RunningMoments]]:
     """The moments of every 3x3 layer's response (by layer name, in forward order) over the
     forward passes made inside the block."""
     layers = response_layers(model)
-    moments = {name: RunningMoments(bn.num_features) for name, bn in layers}
-    hooks = [bn.register_forward_hook(lambda m, i, out, name=name: moments[name].update(out))
-             for name, bn in layers]
+    moments = {name: RunningMoments() for name, _ in layers}
+    hooks = [layer.register_forward_hook(lambda m, i, out, name=name: moments[name].update(out))
+             for name, layer in layers]
     try:
         yield moments
     finally:

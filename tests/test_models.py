@@ -531,3 +531,23 @@ def test_net_shorthand_and_run_names_of_the_follow_ups():
     assert (c["model"]["cardinality"], c["model"]["base_width"], c["model"]["stride_in"]) == (32, 4, "3x3")
     assert "width" not in c["model"]
     assert c["run_name"] == "cifar10-ResNeXt-50-32x4d-s0"
+
+
+@pytest.mark.parametrize("name,family", [("preact-ResNet-20", "cifar"), ("preact-ResNet-18", "imagenet")])
+def test_a_preact_unit_that_starts_a_stage_splits_after_its_preactivation(name, family):
+    """He et al. 2016 (appendix): the first unit after conv1 adopts its activation before the two
+    paths split; fb.resnet.torch's preresnet does so for each stage's first unit. The units
+    within a stage keep the raw input on their identity path."""
+    torch.manual_seed(0)
+    m = build_model(net(name, family)).eval()
+    _randomize_bns(m)
+    first, second = m.layer1[0], m.layer1[1]
+    assert first.starts_stage and not second.starts_stage
+    x = torch.randn(2, 64 if family == "imagenet" else 16, 8, 8)
+    with torch.no_grad():
+        pre = first.branch.preactivate(x)
+        torch.testing.assert_close(first(x), pre + first.branch(pre), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(second(x), x + second.branch(second.branch.preactivate(x)),
+                                   rtol=1e-5, atol=1e-5)
+    a_net = build_model(net("preact-ResNet-20"))
+    assert [u.starts_stage for u in a_net.units()].count(True) == 3  # one a stage

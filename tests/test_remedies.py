@@ -1,5 +1,7 @@
-"""The remedies of the degradation literature as parts of the same nets: stochastic depth (Huang
-et al. 2016), checked against the paper's rules and equations."""
+"""The remedies of the degradation literature as parts of the same nets, each checked against its
+paper's rules and equations: stochastic depth (Huang et al. 2016); nets without normalisation,
+with He init, Fixup (Zhang, Dauphin & Ma 2019) or a learnable scalar on each branch (ReZero,
+Bachlechner et al. 2020; SkipInit, De & Smith 2020)."""
 
 import pytest
 import torch
@@ -8,8 +10,10 @@ from torch import nn
 from resnet_lab.compose import compose
 from resnet_lab.config import validate
 from resnet_lab.errors import ConfigError
-from resnet_lab.models import build_model, label, parse_net
+from resnet_lab.models import build_model, count_params, label, parse_net, response_layers
 from resnet_lab.models.gates import Identity, StochasticDepth, survival
+from resnet_lab.models.init import fixup_factor
+from resnet_lab.models.norms import Bias, NoNorm, Scale
 from resnet_lab.models.units import PreactUnit
 
 SD = dict(family="cifar", gate="stochastic_depth")
@@ -149,5 +153,109 @@ def test_stochastic_depth_names_read_back():
     (["net=ResNet-56-SD", "trainer=ddp"], r"ddp_find_unused_parameters_true with model\.gate=stochastic_depth"),
 ])
 def test_meaningless_combinations_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose(overrides))
+
+
+# ---------------------------------------------------------------- without normalisation
+
+
+NO_BN = dict(family="cifar", norm="none")
+FIXUP = dict(family="cifar", norm="none", init="fixup")
+
+
+def test_without_bn_every_bn_is_gone_and_its_place_kept():
+    net = build_model(dict(NO_BN, depth=20, shortcut="B"))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    assert count_params(net) == count_params(build_model(dict(family="cifar", depth=20, shortcut="B"))) \
+        - sum(m.weight.numel() * 2 for m in build_model(dict(family="cifar", depth=20, shortcut="B")).modules()
+              if isinstance(m, nn.BatchNorm2d))
+    assert len(response_layers(net)) == 19 and all(isinstance(m, NoNorm) for _, m in response_layers(net))
+
+
+def output_std(cfg, depth, seed=0) -> float:
+    torch.manual_seed(seed)
+    net = build_model(dict(cfg, depth=depth)).eval()
+    with torch.no_grad():
+        return net(torch.randn(16, 3, 32, 32)).std().item()
+
+
+def test_without_bn_he_init_explodes_with_depth_and_fixup_does_not():
+    """He init keeps a plain conv stack's variance, but a residual unit adds its branch to its
+    input: without BN the variance grows with every unit. Fixup starts each branch at 0 and
+    keeps the output at the classifier's (zero) start; ReZero likewise."""
+    he20, he110 = output_std(NO_BN, 20), output_std(NO_BN, 110)
+    assert he110 > 1e4 * he20
+    assert output_std(FIXUP, 110) == 0.0  # Fixup's classifier starts at 0
+    assert output_std(dict(NO_BN, gate="rezero"), 110) < 10 * output_std(dict(NO_BN, gate="rezero"), 20)
+
+
+@pytest.mark.parametrize("depth,bottleneck,m", [(20, False, 2), (29, True, 3)])
+def test_fixup_init_follows_its_formula(depth, bottleneck, m):
+    """Against the same net with He init, from the same seed (the same draws): each branch's last
+    layer and the classifier at 0, its other layers rescaled by exactly L^(-1/(2m-2)) (L units,
+    m layers a branch), the stem as He's, the scalar biases at 0 and the multipliers at 1."""
+    cfg = dict(family="cifar", depth=depth, bottleneck=bottleneck, norm="none",
+               **({"shortcut": "B"} if bottleneck else {}))
+    torch.manual_seed(5)
+    fixup = build_model(dict(cfg, init="fixup"))
+    torch.manual_seed(5)
+    he = build_model(cfg)
+    units = fixup.units()
+    factor = len(units) ** (-1 / (2 * m - 2))
+    assert factor == fixup_factor(len(units), m) and len(units) == (depth - 2) // m
+    for fu, hu in zip(units, he.units(), strict=True):
+        fc = [c for c in fu.branch.modules() if isinstance(c, nn.Conv2d)]
+        hc = [c for c in hu.branch.modules() if isinstance(c, nn.Conv2d)]
+        assert len(fc) == m
+        for f, h in zip(fc[:-1], hc[:-1], strict=True):
+            assert torch.equal(f.weight, h.weight * factor)
+        assert torch.count_nonzero(fc[-1].weight) == 0
+        if isinstance(fu.shortcut, nn.Sequential):  # a projection keeps He's init
+            assert torch.equal(fu.shortcut[0].weight, hu.shortcut[0].weight)
+    assert torch.equal(fixup.stem.conv.weight, he.stem.conv.weight)
+    assert torch.count_nonzero(fixup.head.fc.weight) == 0 and torch.count_nonzero(fixup.head.fc.bias) == 0
+    biases = [m for m in fixup.modules() if isinstance(m, Bias)]
+    scales = [m for m in fixup.modules() if isinstance(m, Scale)]
+    per_branch = 4 if m == 2 else 6  # before each conv and each activation (and the end)
+    assert len(biases) == per_branch * len(units) + 2  # + the stem's and the classifier's
+    assert len(scales) == len(units)
+    assert all(b.bias.item() == 0 for b in biases) and all(s.scale.item() == 1 for s in scales)
+
+
+def test_rezero_starts_every_unit_as_its_shortcut():
+    torch.manual_seed(4)
+    for cfg in (dict(family="cifar", depth=20, gate="rezero"), dict(NO_BN, depth=20, gate="rezero")):
+        net = build_model(cfg).train()
+        assert all(u.gate.alpha.item() == 0.0 for u in net.units())
+        x = torch.randn(2, 16, 32, 32)
+        unit = net.units()[0]
+        with torch.no_grad():
+            assert torch.equal(unit(x.clone()), torch.relu(unit.shortcut(x)))
+        alphas = [p for n, p in net.named_parameters() if n.endswith("gate.alpha")]
+        assert len(alphas) == len(net.units())  # one learnable scalar a unit
+
+
+def test_the_remedies_names_read_back():
+    for name in ("Fixup-ResNet-110", "SkipInit-ResNet-56", "ReZero-ResNet-56", "ResNet-56-noBN",
+                 "preact-ResNet-110-noBN", "Fixup-ResNet-164", "ReZero-preact-ResNet-56"):
+        fields = parse_net(name)
+        assert label(dict(family="cifar", **fields)) == name
+    assert parse_net("Fixup-ResNet-110") == dict(depth=110, residual=True, bottleneck=False,
+                                                 init="fixup", norm="none", shortcut="A")
+    assert parse_net("SkipInit-ResNet-56")["gate"] == "rezero" and parse_net("SkipInit-ResNet-56")["norm"] == "none"
+    assert parse_net("ReZero-ResNet-56")["norm"] == "bn"
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["model.init=fixup"], r"^model\.norm='bn' is invalid; valid values: none with model\.init=fixup"),
+    (["net=Fixup-ResNet-56", "model.block=preact"], r"model\.block='preact' .*original with model\.init=fixup"),
+    (["net=Fixup-ResNet-56", "model.residual=false"], r"model\.residual=False .*true with model\.init=fixup"),
+    (["net=ResNet-56-noBN", "model.zero_init_residual=true"], r"false with model\.norm=none"),
+    (["net=plain-56", "model.gate=rezero"], r"model\.gate='rezero' .*identity with model\.residual=false"),
+    (["model.norm=ln"], r"^model\.norm='ln' is invalid; valid values: bn, none\.$"),
+    (["model.init=xavier"], r"^model\.init='xavier' is invalid; valid values: he, fixup\.$"),
+])
+def test_meaningless_remedy_combinations_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):
         validate(compose(overrides))

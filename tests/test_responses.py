@@ -12,7 +12,7 @@ from resnet_lab.responses import RunningMoments, layer_response_stds, load_respo
 def test_running_moments_equal_a_direct_computation():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(103, 5, 4, 4, generator=g) * torch.tensor([1, 2, 3, 4, 5.0])[None, :, None, None] + 7
-    rm = RunningMoments(5)
+    rm = RunningMoments()
     for chunk in torch.split(x, [1, 50, 2, 50]):
         rm.update(chunk)
     x64 = x.double()

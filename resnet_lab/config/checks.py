@@ -100,6 +100,8 @@ RULES: dict[str, Rule | Callable[[], Rule]] = {
     "model.block": one_of(*UNITS),
     "model.gate": names_of("resnet_lab.models.gates", "GATES"),
     "model.survival_last": in_range(0, 1, lo_open=True),
+    "model.norm": names_of("resnet_lab.models.norms", "NORMS"),
+    "model.init": names_of("resnet_lab.models.init", "INITS"),
     "model.width": at_least(1),
     "model.dropout": in_range(0, 1, hi_open=True),
     "model.cardinality": at_least(1),
@@ -216,6 +218,18 @@ def check_model(m: Mapping) -> None:
     if m["survival_last"] != 0.5 and m["gate"] != "stochastic_depth":
         raise invalid("model.survival_last", m["survival_last"],
                       "0.5 (its default) unless model.gate=stochastic_depth, whose p_L it is")
+    if m["init"] == "fixup":
+        for key, value, valid in (("norm", "none", "none with model.init=fixup (Fixup replaces "
+                                   "normalisation; with BN use init=he)"),
+                                  ("block", "original", "original with model.init=fixup (its "
+                                   "branches are in the original order)"),
+                                  ("residual", True, "true with model.init=fixup (it starts "
+                                   "each branch at 0: a plain net would start constant)")):
+            if m[key] != value:
+                raise invalid(f"model.{key}", m[key], valid)
+    if m["zero_init_residual"] and m["norm"] != "bn":
+        raise invalid("model.zero_init_residual", True,
+                      "false with model.norm=none (there is no BN scale to start at 0)")
     if m["zero_init_residual"] and m["block"] == "preact":
         raise invalid("model.zero_init_residual", True,
                       "false with model.block=preact (a pre-activation branch ends in a conv, not "

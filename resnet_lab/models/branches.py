@@ -9,7 +9,10 @@ pre-activation order. Each branch registers its layers in the order they run
 code before the parts did, so the same seed draws the same weights.
 
 A bottleneck with ``cardinality`` C > 1 is ResNeXt's grouped unit (Xie et al. 2017): its 3x3 is a
-grouped convolution of C groups.
+grouped convolution of C groups. ``norm`` is what follows (or, pre-activated, precedes) each conv
+(``norms.NORMS``: BN, or nothing). ``FixupBasic`` and ``FixupBottleneck`` are the original-order
+branches of Fixup (Zhang, Dauphin & Ma 2019): no normalisation, a scalar bias before each conv and
+each activation, a scalar multiplier at the end (``init.fixup`` sets their weights).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .norms import Bias, Scale, norm_layer
 from .shortcuts import conv1x1
 
 
@@ -45,12 +49,13 @@ class Basic(nn.Module):
 
     expansion = 1
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0) -> None:
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0,
+                 norm: str = "bn") -> None:
         super().__init__()
         self.conv1 = conv3x3(in_planes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = norm_layer(norm, planes)
         self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = norm_layer(norm, planes)
         self.relu = nn.ReLU(inplace=True)
         self.dropout = _dropout(dropout)
         self.out_channels = planes
@@ -70,15 +75,16 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0,
-                 cardinality: int = 1, base_width: int = 64, stride_in: str = "1x1") -> None:
+                 cardinality: int = 1, base_width: int = 64, stride_in: str = "1x1",
+                 norm: str = "bn") -> None:
         super().__init__()
         width, s1, s3 = _bottleneck_width(planes, cardinality, base_width), *_strides(stride, stride_in)
         self.conv1 = conv1x1(in_planes, width, s1)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1 = norm_layer(norm, width)
         self.conv2 = conv3x3(width, width, s3, groups=cardinality)
-        self.bn2 = nn.BatchNorm2d(width)
+        self.bn2 = norm_layer(norm, width)
         self.conv3 = conv1x1(width, planes * self.expansion)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.bn3 = norm_layer(norm, planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.dropout = _dropout(dropout)
         self.out_channels = planes * self.expansion
@@ -99,11 +105,12 @@ class PreactBasic(nn.Module):
 
     expansion = 1
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0) -> None:
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0,
+                 norm: str = "bn") -> None:
         super().__init__()
-        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.bn1 = norm_layer(norm, in_planes)
         self.conv1 = conv3x3(in_planes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = norm_layer(norm, planes)
         self.conv2 = conv3x3(planes, planes)
         self.relu = nn.ReLU(inplace=True)
         self.dropout = _dropout(dropout)
@@ -125,14 +132,15 @@ class PreactBottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0,
-                 cardinality: int = 1, base_width: int = 64, stride_in: str = "1x1") -> None:
+                 cardinality: int = 1, base_width: int = 64, stride_in: str = "1x1",
+                 norm: str = "bn") -> None:
         super().__init__()
         width, s1, s3 = _bottleneck_width(planes, cardinality, base_width), *_strides(stride, stride_in)
-        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.bn1 = norm_layer(norm, in_planes)
         self.conv1 = conv1x1(in_planes, width, s1)
-        self.bn2 = nn.BatchNorm2d(width)
+        self.bn2 = norm_layer(norm, width)
         self.conv2 = conv3x3(width, width, s3, groups=cardinality)
-        self.bn3 = nn.BatchNorm2d(width)
+        self.bn3 = norm_layer(norm, width)
         self.conv3 = conv1x1(width, planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.dropout = _dropout(dropout)
@@ -147,7 +155,55 @@ class PreactBottleneck(nn.Module):
         return self.conv3(out)
 
 
-# (model.block, bottleneck units) -> the branch
+class FixupBasic(nn.Module):
+    """Fixup's basic branch: conv3x3(x + b1a), ReLU(+ b1b), conv3x3(+ b2a), x scale + b2b (their
+    reference code's order; every scalar in its own ``Bias`` or ``Scale``)."""
+
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0,
+                 norm: str = "none") -> None:
+        super().__init__()
+        self.bias1a, self.conv1, self.bias1b = Bias(), conv3x3(in_planes, planes, stride), Bias()
+        self.bias2a, self.conv2 = Bias(), conv3x3(planes, planes)
+        self.scale, self.bias2b = Scale(), Bias()
+        self.relu = nn.ReLU(inplace=True)
+        self.dropout = _dropout(dropout)
+        self.out_channels = planes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.dropout(self.relu(self.bias1b(self.conv1(self.bias1a(x)))))
+        return self.bias2b(self.scale(self.conv2(self.bias2a(out))))
+
+
+class FixupBottleneck(nn.Module):
+    """Fixup's bottleneck branch: conv1x1(x + b1a), ReLU(+ b1b), conv3x3(+ b2a), ReLU(+ b2b),
+    conv1x1(+ b3a), x scale + b3b."""
+
+    expansion = 4
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, dropout: float = 0.0,
+                 cardinality: int = 1, base_width: int = 64, stride_in: str = "1x1",
+                 norm: str = "none") -> None:
+        super().__init__()
+        width, s1, s3 = _bottleneck_width(planes, cardinality, base_width), *_strides(stride, stride_in)
+        self.bias1a, self.conv1, self.bias1b = Bias(), conv1x1(in_planes, width, s1), Bias()
+        self.bias2a, self.conv2 = Bias(), conv3x3(width, width, s3, groups=cardinality)
+        self.bias2b = Bias()
+        self.bias3a, self.conv3 = Bias(), conv1x1(width, planes * self.expansion)
+        self.scale, self.bias3b = Scale(), Bias()
+        self.relu = nn.ReLU(inplace=True)
+        self.dropout = _dropout(dropout)
+        self.out_channels = planes * self.expansion
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bias1b(self.conv1(self.bias1a(x))))
+        out = self.dropout(self.relu(self.bias2b(self.conv2(self.bias2a(out)))))
+        return self.bias3b(self.scale(self.conv3(self.bias3a(out))))
+
+
+# (model.block, bottleneck units) -> the branch; Fixup's (model.init=fixup) by bottleneck units
+FIXUP_BRANCHES: dict[bool, type[nn.Module]] = {False: FixupBasic, True: FixupBottleneck}
 BRANCHES: dict[tuple[str, bool], type[nn.Module]] = {
     ("original", False): Basic, ("original", True): Bottleneck,
     ("preact", False): PreactBasic, ("preact", True): PreactBottleneck,

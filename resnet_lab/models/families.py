@@ -48,13 +48,16 @@ class UnitOptions:
     # what stands between a unit's branch and the addition: models/gates.py's GATES (identity: the
     # paper's)
     gate: str = "identity"
+    norm: str = "bn"  # what follows each conv: models/norms.py's NORMS (bn: the paper's)
+    # the initialisation strategy: models/init.py's INITS (he: the paper's; fixup needs norm=none)
+    init: str = "he"
     survival_last: float = 0.5  # stochastic depth's p_L: the last unit's survival probability
 
 
 def _initialised(net, o: UnitOptions):
     from . import init
 
-    init.he(net, o.init_mode)
+    init.INITS[o.init](net, o.init_mode)
     if o.zero_init_residual:
         init.zero_last_bn(net)
     return net
@@ -73,10 +76,11 @@ def cifar_resnet(depth: int = 20, shortcut: str = "A", num_classes: int = 10,
 
     o = UnitOptions(**options)
     n = cifar_units_per_stage(depth, bottleneck)
-    stem = cifar_stem(o.in_channels, CIFAR_WIDTHS[0] * width if bottleneck else CIFAR_WIDTHS[0],
-                      preact=o.block == "preact")
+    stem_width = CIFAR_WIDTHS[0] * width if bottleneck else CIFAR_WIDTHS[0]
     stages = [(w * width, n, 1 if i == 0 else 2) for i, w in enumerate(CIFAR_WIDTHS)]
-    return _initialised(assemble(stem, stages, bottleneck, shortcut, num_classes, o), o)
+    net = assemble(lambda norm: cifar_stem(o.in_channels, stem_width, norm), stages, bottleneck,
+                   shortcut, num_classes, o)
+    return _initialised(net, o)
 
 
 @takes(UnitOptions)
@@ -91,9 +95,10 @@ def imagenet_resnet(depth: int = 18, shortcut: str = "B", num_classes: int = 100
 
     o = UnitOptions(**options)
     kind, counts = IMAGENET_STAGES[depth]
-    stem = imagenet_stem(o.in_channels, preact=o.block == "preact")
     stages = [(w, c, 1 if i == 0 else 2) for i, (w, c) in enumerate(zip(IMAGENET_WIDTHS, counts, strict=True))]
-    return _initialised(assemble(stem, stages, kind == "bottleneck", shortcut, num_classes, o), o)
+    net = assemble(lambda norm: imagenet_stem(o.in_channels, norm), stages, kind == "bottleneck",
+                   shortcut, num_classes, o)
+    return _initialised(net, o)
 
 
 # by family name (choices.FAMILIES holds their import paths, for configs that name them)

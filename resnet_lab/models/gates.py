@@ -13,6 +13,9 @@ and ``forward(y)``, applied to the branch's output. ``GATES`` names them for ``m
   The draws are a function of the run's seed, the unit and the number of mini-batches it has
   seen (kept in the state dict), so a resumed run draws what an uninterrupted one would, and
   every DDP rank draws alike.
+- ``rezero`` (Bachlechner et al. 2020; with model.norm=none, De & Smith 2020's SkipInit):
+  ``alpha * F(x)`` with one learnable scalar alpha per unit, starting at 0, so that each unit
+  starts as its shortcut.
 """
 
 from __future__ import annotations
@@ -59,6 +62,20 @@ class StochasticDepth(nn.Module):
         return f"survival={self.survival:.4g}"
 
 
+class ReZero(nn.Module):
+    """``alpha * F(x)``, one learnable scalar alpha per unit, starting at 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(()))
+
+    def computes(self) -> bool:
+        return True
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.alpha * y
+
+
 def survival(index: int, count: int, survival_last: float) -> float:
     """Huang et al.'s linear decay rule (Eq. 4): p_l = 1 - l/L (1 - p_L), l = 1..L."""
     return 1.0 - index / count * (1.0 - survival_last)
@@ -69,6 +86,7 @@ GATES = {
     "identity": lambda index, count, options: Identity(),
     "stochastic_depth": lambda index, count, options: StochasticDepth(
         survival(index, count, options.survival_last), index),
+    "rezero": lambda index, count, options: ReZero(),
 }
 
 

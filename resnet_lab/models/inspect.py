@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .norms import RESPONSE_LAYERS
+
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
@@ -38,9 +40,10 @@ def count_flops(model: nn.Module, input_size: tuple[int, ...]) -> int:
     return counter.get_total_flops() // 2
 
 
-def response_layers(model: nn.Module) -> list[tuple[str, nn.BatchNorm2d]]:
+def response_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The BN after every 3x3 conv, in forward order: Figure 7's "responses" are the outputs
-    of these (after BN, before the ReLU or the addition).
+    of these (after BN, before the ReLU or the addition). Without normalisation, the layer in
+    the BN's place (``norms.RESPONSE_LAYERS``: a NoNorm, Fixup's bias after the conv).
 
     Relies on the nets registering their modules in the order they run (blocks.py), so a conv's
     BN is the next one registered: ``bnK`` after ``convK`` in the original units. In a
@@ -54,9 +57,9 @@ def response_layers(model: nn.Module) -> list[tuple[str, nn.BatchNorm2d]]:
             if conv is not None:
                 break
             conv = name
-        elif isinstance(m, nn.BatchNorm2d) and conv is not None:
+        elif isinstance(m, RESPONSE_LAYERS) and conv is not None:
             layers.append((name, m))
             conv = None
     if conv is not None:
-        raise TypeError(f"3x3 conv {conv!r} has no BatchNorm after it")
+        raise TypeError(f"3x3 conv {conv!r} has no BatchNorm (or a layer in its place) after it")
     return layers

@@ -130,6 +130,20 @@ def _shortcut_mark(m, family, kind):
     return m["shortcut"] if m["residual"] and m["shortcut"] != implied else None
 
 
+def _scalar_gate_mark(m, family, kind):
+    """A learnable scalar on each branch, from 0: ReZero (Bachlechner et al. 2020) with BN,
+    SkipInit (De & Smith 2020) without."""
+    if m["gate"] != "rezero":
+        return None
+    return "ReZero" if m["norm"] == "bn" else "SkipInit"
+
+
+def _no_norm_mark(m, family, kind):
+    """No normalisation, where the name does not say it already (Fixup, SkipInit)."""
+    implied = m["init"] == "fixup" or m["gate"] == "rezero"
+    return "noBN" if m["norm"] == "none" and not implied else None
+
+
 def _stochastic_depth_mark(m, family, kind):
     """Huang et al.'s nets: ``-SD`` with their p_L of 0.5, ``-SD0.8`` with another."""
     if m["gate"] != "stochastic_depth":
@@ -141,6 +155,11 @@ MARKS: tuple[Mark, ...] = (
     Mark(("block",), r"(?P<block>preact|original)", prefix=True,
          write=lambda m, f, k: m["block"] if m["block"] != k.usual["block"] else None,
          read=lambda g: dict(block=g["block"].lower())),
+    Mark(("gate", "norm"), r"(?P<scalar>rezero|skipinit)", prefix=True, write=_scalar_gate_mark,
+         read=lambda g: dict(gate="rezero", norm="bn" if g["scalar"].lower() == "rezero" else "none")),
+    Mark(("init", "norm"), r"fixup", prefix=True,
+         write=lambda m, f, k: "Fixup" if m["init"] == "fixup" else None,
+         read=lambda g: dict(init="fixup", norm="none")),
     Mark(("width",), r"w(?P<w>\d+)", families=("cifar",),
          write=lambda m, f, k: f"w{m['width']}" if m["width"] != k.usual["width"] else None,
          read=lambda g: dict(width=int(g["w"]))),
@@ -150,6 +169,7 @@ MARKS: tuple[Mark, ...] = (
          read=lambda g: dict(shortcut=g["sc"].upper())),
     Mark(("gate", "survival_last"), r"SD(?P<p>\d*\.?\d+)?", write=_stochastic_depth_mark,
          read=lambda g: dict(gate="stochastic_depth", **({"survival_last": float(g["p"])} if g["p"] else {}))),
+    Mark(("norm",), r"nobn", write=_no_norm_mark, read=lambda g: dict(norm="none")),
     Mark(("dropout",), r"dropout(?P<p>\d*\.?\d+)", write=lambda m, f, k: f"dropout{m['dropout']:g}" if m["dropout"] else None,
          read=lambda g: dict(dropout=float(g["p"]))),
 )

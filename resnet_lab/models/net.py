@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
-from .branches import BRANCHES
+from .branches import BRANCHES, FIXUP_BRANCHES
 from .ends import Head, Stem
 from .gates import make_gate
+from .norms import Bias, norm_layer
 from .shortcuts import make_shortcut
 from .units import UNITS
 
@@ -74,25 +75,34 @@ class ResNet(nn.Sequential):
         return {flat_key(k): v for k, v in self.state_dict().items()}
 
 
-def assemble(stem: Stem, stages: Sequence[tuple[int, int, int]], bottleneck: bool, shortcut: str,
-             num_classes: int, options) -> ResNet:
-    """The net of ``stem``, ``stages`` ((planes, units, stride) each; the first unit of a stage
-    strides) and a head of ``num_classes``, its units as ``options`` (families.UnitOptions) say,
-    built in forward order so a seed draws the same weights whatever the family."""
-    branch_kind = BRANCHES[(options.block, bottleneck)]
+def assemble(make_stem: Callable[..., Stem], stages: Sequence[tuple[int, int, int]],
+             bottleneck: bool, shortcut: str, num_classes: int, options) -> ResNet:
+    """The net of a stem (``make_stem(norm)``, ``norm``: what follows its conv, None for nothing),
+    ``stages`` ((planes, units, stride) each; the first unit of a stage strides) and a head of
+    ``num_classes``, its units as ``options`` (families.UnitOptions) say, built in forward order
+    so a seed draws the same weights whatever the family."""
+    fixup, preact = options.init == "fixup", options.block == "preact"
+    branch_kind = FIXUP_BRANCHES[bottleneck] if fixup else BRANCHES[(options.block, bottleneck)]
     unit_kind = UNITS[options.block]
     grouping = (dict(cardinality=options.cardinality, base_width=options.base_width,
                      stride_in=options.stride_in) if bottleneck else {})
+
+    def norm(channels: int) -> nn.Module:  # the layer in a BN's place
+        return norm_layer(options.norm, channels)
+
+    stem = make_stem(None if preact else (lambda _: Bias()) if fixup else norm)
     in_planes, layers, index, total = stem.out_channels, [], 0, sum(c for _, c, _ in stages)
     for planes, count, stride in stages:
         units = []
         for i in range(count):
             s, index = stride if i == 0 else 1, index + 1
-            branch = branch_kind(in_planes, planes, s, options.dropout, **grouping)
+            branch = branch_kind(in_planes, planes, s, options.dropout, norm=options.norm, **grouping)
             path = make_shortcut(shortcut, options.residual, in_planes, branch.out_channels, s,
-                                 options.shortcut_pad, projection_norm=options.block == "original")
-            units.append(unit_kind(branch, path, make_gate(options.gate, index, total, options)))
+                                 options.shortcut_pad, projection_norm=None if preact else norm)
+            gate = make_gate(options.gate, index, total, options)
+            units.append(unit_kind(branch, path, gate, **(dict(starts_stage=i == 0) if preact else {})))
             in_planes = branch.out_channels
         layers.append(nn.Sequential(*units))
-    return ResNet(stem, layers, Head(in_planes, num_classes, preact=options.block == "preact"))
+    head = Head(in_planes, num_classes, norm(in_planes) if preact else None, Bias() if fixup else None)
+    return ResNet(stem, layers, head)
 

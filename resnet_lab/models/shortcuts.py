@@ -41,25 +41,26 @@ class ZeroPad(nn.Module):
 
 
 class Projection(nn.Sequential):
-    """Options B (where the shape changes) and C (everywhere): a 1x1 convolution, with its BN
-    in original units; a pre-activation unit projects its already normalised input, so the conv
-    stands alone (He et al. 2016)."""
+    """Options B (where the shape changes) and C (everywhere): a 1x1 convolution, with the layer
+    in a BN's place (``norm``, None for none) in original units; a pre-activation unit projects
+    its already normalised input, so the conv stands alone (He et al. 2016)."""
 
-    def __init__(self, in_planes: int, out_planes: int, stride: int, norm: bool = True) -> None:
-        super().__init__(conv1x1(in_planes, out_planes, stride),
-                         *([nn.BatchNorm2d(out_planes)] if norm else []))
+    def __init__(self, in_planes: int, out_planes: int, stride: int, norm: nn.Module | None) -> None:
+        super().__init__(conv1x1(in_planes, out_planes, stride), *([norm] if norm is not None else []))
 
 
 def make_shortcut(option: str, residual: bool, in_planes: int, out_planes: int, stride: int,
-                  pad: str = "end", projection_norm: bool = True) -> nn.Module | None:
+                  pad: str = "end", projection_norm=nn.BatchNorm2d) -> nn.Module | None:
     """The shortcut of one unit: None for a plain unit (no addition), else identity, ``ZeroPad``
-    or ``Projection`` by the option. B and C have no zero channels and ignore ``pad`` (no
-    error: a sweep may cross it with every shortcut)."""
+    or ``Projection`` by the option; ``projection_norm(channels)`` makes a projection's layer in
+    a BN's place (None: none). B and C have no zero channels and ignore ``pad`` (no error: a
+    sweep may cross it with every shortcut)."""
     if not residual:
         return None
     changes_shape = stride != 1 or in_planes != out_planes
     if option == "C" or (option == "B" and changes_shape):
-        return Projection(in_planes, out_planes, stride, projection_norm)
+        norm = projection_norm(out_planes) if projection_norm else None
+        return Projection(in_planes, out_planes, stride, norm)
     if option == "A" and changes_shape:
         return ZeroPad(in_planes, out_planes, stride, pad)
     return nn.Identity()

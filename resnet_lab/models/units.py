@@ -34,13 +34,17 @@ class Unit(nn.Module):
 
 class PreactUnit(nn.Module):
     """The pre-activation unit (He et al. 2016): nothing after the addition, so the shortcuts
-    form a clean identity path. Identity and option A carry the raw input; a projection takes
-    the pre-activated one, as in He et al. 2016 and Zagoruyko & Komodakis 2016 where the shape
-    changes."""
+    form a clean identity path. Within a stage the identity carries the raw input. The unit that
+    starts a stage (``starts_stage``) splits after its pre-activation: its shortcut, whatever its
+    kind, takes the pre-activated input, as fb.resnet.torch's preresnet ("both_preact") and, for
+    the first unit after conv1, He et al. 2016's appendix; a projection anywhere takes it too (He
+    et al. 2016, Zagoruyko & Komodakis 2016)."""
 
-    def __init__(self, branch: nn.Module, shortcut: nn.Module | None, gate: nn.Module) -> None:
+    def __init__(self, branch: nn.Module, shortcut: nn.Module | None, gate: nn.Module,
+                 starts_stage: bool = False) -> None:
         super().__init__()
         self.branch, self.shortcut, self.gate = branch, shortcut, gate
+        self.starts_stage = starts_stage
         self.out_channels = branch.out_channels
 
     @property
@@ -48,7 +52,7 @@ class PreactUnit(nn.Module):
         return self.shortcut is not None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        projects = isinstance(self.shortcut, Projection)
+        projects = self.starts_stage or isinstance(self.shortcut, Projection)
         if not self.gate.computes():
             return self.shortcut(self.branch.preactivate(x) if projects else x)
         pre = self.branch.preactivate(x)
