@@ -18,7 +18,8 @@ from .conftest import FAST, ROOT, run_py
 
 # The follow-ups' model keys at the values that leave a net as the 2015 paper has it
 PAPERS_UNITS = dict(block="original", width=1, dropout=0.0, cardinality=1, base_width=64,
-                    bottleneck=False, stride_in="1x1", shortcut_pad="end", zero_init_residual=False)
+                    bottleneck=False, stride_in="1x1", shortcut_pad="end", zero_init_residual=False,
+                    gate="identity", norm="bn", init="he", survival_last=0.5)
 CIFAR = "resnet_lab.models.families.cifar_resnet"
 
 

@@ -14,6 +14,8 @@ from .schema import OPTIONS, Config, target_schema
 
 def store_configs() -> None:
     cs = ConfigStore.instance()
+    if "config.yaml" in cs.repo.get("schema", {}):
+        return  # stored already: once per process (building the schemas costs ~0.1 s a compose)
     cs.store(group="schema", name="config", node=Config)
     for group, options in OPTIONS.items():
         for name, target in options.items():
