@@ -130,3 +130,22 @@ wide: install  ## CIFAR-10 WRN-16-8, WRN-28-10, ResNeXt-29 8x64d
 
 cpu_preact: install  ## pre-activation and degradation on Fashion-MNIST on a CPU (about half an hour)
 	$(call study,cpu_preact,preact,$(if $(NETS),net=$(NETS)))
+
+# The degradation literature after the paper: stochastic depth (Huang et al. 2016), nets without
+# normalisation with He init, Fixup (Zhang et al. 2019), ReZero / SkipInit (Bachlechner et al.
+# 2020, De & Smith 2020), drawn in Figure 6's style with a table beside their papers' numbers.
+.PHONY: stochastic_depth no_norm cpu_stochastic_depth cpu_no_norm cpu_depth_stress
+stochastic_depth: install  ## CIFAR-10 ResNet-110/1202, constant vs stochastic depth (the 2015 recipe)
+	$(call study,stochastic_depth,remedies remedies_table)
+
+no_norm: install  ## CIFAR-10 ResNet-56/110 with BN, without BN (He init), Fixup, SkipInit
+	$(call study,no_norm,remedies remedies_table)
+
+cpu_stochastic_depth: install  ## stochastic depth on Fashion-MNIST on a CPU, ResNet-56/110
+	$(call study,cpu_stochastic_depth,remedies remedies_table)
+
+cpu_no_norm: install  ## ResNet-56 on Fashion-MNIST with BN, without, Fixup, SkipInit, ReZero
+	$(call study,cpu_no_norm,remedies remedies_table)
+
+cpu_depth_stress: install  ## the deepest net each remedy trains (110, 1202 layers, 200 iterations)
+	$(call study,cpu_depth_stress,stress)

@@ -62,6 +62,12 @@ OUTPUTS_OF = {  # the paper's outputs each study reproduces (the Makefile's figu
     "cpu_preact": ["figure1", "figure6", "table6", "preact", "beyond"],
     "cpu_figure6": ["figure1", "figure6", "figure7", "table6", "preact"],
     "cpu_open_choices": ["figure6", "table6", "preact"],
+    # the remedies: their own figure and table, their baselines in the paper's outputs too
+    "stochastic_depth": ["figure6", "figure7", "table6", "preact", "beyond", "remedies", "remedies_table"],
+    "no_norm": ["figure6", "figure7", "table6", "preact", "beyond", "remedies", "remedies_table"],
+    "cpu_stochastic_depth": ["figure6", "table6", "preact", "beyond", "remedies", "remedies_table"],
+    "cpu_no_norm": ["figure6", "table6", "preact", "remedies", "remedies_table"],
+    "cpu_depth_stress": ["figure6", "table6", "preact", "beyond", "remedies", "remedies_table"],
 }
 CIFAR_PLAIN = ("plain-20", "plain-32", "plain-44", "plain-56")
 # What a training run writes to W&B (resnet_lab.loggers): the series against the iteration and
@@ -575,7 +581,7 @@ def cli_main(capsys, *argv):
 
 @pytest.mark.parametrize("argv, message", [
     (["figure9", "--entity", "e"], "error: unknown study 'figure9'; valid studies "
-                                    "(conf/experiment/): cpu_degradation, cpu_figure6, cpu_open_choices, cpu_preact, figure1"),
+                                    "(conf/experiment/): cpu_degradation, cpu_depth_stress, cpu_figure6, cpu_no_norm"),
     (["--entity", "e"], "error: give a study; valid studies"),
     (["figure6", "--offline", "--publish"], "error: --offline and --publish exclude each other; "
                                             "give at most one of --dry-run, --offline, --publish."),

@@ -646,3 +646,59 @@ def test_a_runs_device_names_the_precision_it_chose(tmp_path):
     assert {r.depth: r.device for r in runs} == {20: "x86_64 CPU (2 threads), bf16-mixed", 56: H100}
     footer = next(t.get_text() for t in draw("figure6", runs).texts if t.get_gid() == "footer")
     assert "x86_64 CPU (2 threads), bf16-mixed" in footer
+
+
+# ---------------------------------------------------------------- the remedies
+
+
+def test_remedies_get_a_panel_each_and_a_table_beside_their_papers(tmp_path):
+    """Stochastic depth, no BN, Fixup and SkipInit runs are drawn one panel per remedy beside the
+    paper's units, tabulated with their wall time and their papers' numbers, and kept out of the
+    2015 paper's outputs and of the follow-ups' (a remedy is not a seed of the same depth)."""
+    root = tmp_path / "sweep"
+    for net, err, minutes in (("ResNet-110", 6.5, 10), ("ResNet-110-SD", 5.9, 7.5),
+                              ("ResNet-110-noBN", 80.0, 9), ("Fixup-ResNet-110", 7.0, 9),
+                              ("SkipInit-ResNet-110", 7.4, 9)):
+        write_beyond_run(root, net, err, summary={"wall_time_s": 60.0 * minutes}, data="cifar10")
+    write_beyond_run(root, "preact-ResNet-110", 6.3)
+    runs = load_sweep(root)
+    panels = {ax.get_title(): legend_labels(ax) for ax in draw("remedies", runs).axes}
+    assert panels == {"none (BN, He init)": ["ResNet-110"], "stochastic depth": ["ResNet-110-SD"],
+                      "no BN, He init": ["ResNet-110-noBN"], "Fixup": ["Fixup-ResNet-110"],
+                      "SkipInit": ["SkipInit-ResNet-110"]}  # no ReZero run: no ReZero panel
+    rows, columns = figures.OUTPUTS["remedies_table"].table(figures.select("remedies_table", runs)[1])
+    by_net = {r["net"]: r for r in rows}
+    assert "preact-ResNet-110" not in by_net
+    sd = by_net["ResNet-110-SD"]
+    assert (sd["remedy"], sd["mean"], sd["wall_time_min"]) == ("stochastic depth", 5.9, 7.5)
+    assert sd["paper_test_error"] == paper.REMEDIES["ResNet-110-SD"].error
+    assert "Table 1" in sd["paper_source"] and by_net["Fixup-ResNet-110"]["paper_test_error"] is None
+    assert {"remedy", "wall_time_min", "train_error", "paper_test_error"} <= set(columns)
+    beyond, _ = figures.OUTPUTS["beyond"].table(figures.select("beyond", runs)[1])
+    assert {r["net"] for r in beyond} == {"ResNet-110", "preact-ResNet-110"}
+    assert {n for ax in draw("figure6", runs).axes for n in legend_labels(ax)} == {"ResNet-110"}
+
+
+def test_remedies_on_fashion_mnist_have_no_paper_column(tmp_path):
+    root = tmp_path / "sweep"
+    write_beyond_run(root, "ResNet-56-SD", 9.0, data="fashion_mnist")
+    rows, columns = figures.OUTPUTS["remedies_table"].table(load_sweep(root))
+    assert rows[0]["paper_test_error"] is None and "paper_test_error" not in columns
+
+
+def test_stress_table_says_which_net_trained_diverged_or_did_not_learn(tmp_path):
+    root = tmp_path / "sweep"
+    write_beyond_run(root, "ResNet-110", 9.0, train=40.0)
+    write_beyond_run(root, "ResNet-1202", 9.0, train=60.0)
+    write_beyond_run(root, "ResNet-110-noBN", 90.0, status="failed",
+                     reason="training diverged by iteration 12: the loss is nan at lr 0.1.")
+    write_beyond_run(root, "Fixup-ResNet-110", 9.0, train=85.0)  # finished, chance level
+    write_beyond_run(root, "Fixup-ResNet-1202", 9.0, status="failed", reason="killed")
+    runs = load_sweep(root)
+    rows, _ = figures.ON_REQUEST["stress"].table(runs)
+    verdict = {r["net"]: r["trains"] for r in rows}
+    assert verdict == {"ResNet-110": "yes", "ResNet-1202": "yes", "ResNet-110-noBN": "diverged",
+                       "Fixup-ResNet-110": "no (did not learn)", "Fixup-ResNet-1202": "no (failed)"}
+    lines = figures.ON_REQUEST["stress"].sections[0].lines(runs)
+    assert "- none (BN, He init): trains up to 1202 layers of 110, 1202" in lines
+    assert "- Fixup: trains at none of 110, 1202" in lines

@@ -1,5 +1,6 @@
 """The studies (conf/experiment/) and W&B sweeps (sweeps/) expand to the paper's grids."""
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,21 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
     "preact": ([n for d in (110, 164, 1001, 1202) for n in (f"ResNet-{d}", f"preact-ResNet-{d}")], [0]),
     "wide": (["WRN-16-8", "WRN-28-10", "ResNeXt-29-8x64d"], [0]),
     "cpu_preact": (["plain-56", "ResNet-56", "preact-ResNet-56", "ResNet-110", "preact-ResNet-110"], [0]),
+    # the remedies: stochastic depth, no normalisation, Fixup, ReZero / SkipInit
+    "stochastic_depth": (["ResNet-110", "ResNet-110-SD", "ResNet-1202", "ResNet-1202-SD"], [0]),
+    "no_norm": ([f"{pre}ResNet-{d}{post}" for d in (56, 110) for pre, post in
+                 (("", ""), ("", "-noBN"), ("Fixup-", ""), ("SkipInit-", ""))], [0]),
+    "cpu_stochastic_depth": (["ResNet-56", "ResNet-56-SD", "ResNet-110", "ResNet-110-SD"], [0]),
+    "cpu_no_norm": (["ResNet-56", "ResNet-56-noBN", "Fixup-ResNet-56", "SkipInit-ResNet-56",
+                     "ReZero-ResNet-56"], [0]),
+    "cpu_depth_stress": ([f"{pre}ResNet-{d}{post}" for d in (110, 1202) for pre, post in
+                          (("", ""), ("", "-SD"), ("", "-noBN"), ("Fixup-", ""), ("SkipInit-", ""))], [0]),
 }
 DATA = {"figure4": "imagenet", "shortcuts": "imagenet", "cpu_degradation": "fashion_mnist",
         "smoke": "synthetic", "smoke_imagenet": "synthetic", "cpu_preact": "fashion_mnist",
-        "cpu_figure6": "fashion_mnist", "cpu_open_choices": "fashion_mnist"}
+        "cpu_figure6": "fashion_mnist", "cpu_open_choices": "fashion_mnist",
+        "cpu_stochastic_depth": "fashion_mnist", "cpu_no_norm": "fashion_mnist",
+        "cpu_depth_stress": "synthetic"}
 # the studies that also sweep a config group: each open choice against the paper's, one at a
 # time (conf/open_choice/), with the keys each changes
 CHOICES = {"cpu_open_choices": {"paper": set(), "fan_in": {"model.init_mode"},
@@ -53,11 +65,16 @@ def expected_model(net: str, family: str) -> tuple:
     return family, p["depth"], p["residual"], p.get("shortcut", default)
 
 
-def job_configs(study: str, extra=()):
-    for job in sweep_jobs([f"experiment={study}", *extra]):
+@cache
+def job_configs(study: str) -> tuple[tuple[list[str], dict], ...]:
+    """Every job of a study, composed, validated and resolved: once per study (composing costs
+    ~0.5 s a job, and several tests read the same study's jobs; they do not change them)."""
+    jobs = []
+    for job in sweep_jobs([f"experiment={study}"]):
         cfg = compose(job)
         validate(cfg)
-        yield job, resolved(cfg)
+        jobs.append((job, resolved(cfg)))
+    return tuple(jobs)
 
 
 @pytest.mark.parametrize("study", sorted(GRIDS))
@@ -107,7 +124,8 @@ def test_cpu_degradation_scales_the_schedule():
         assert c["model"]["in_channels"] == 1 and c["responses"]["enabled"]
 
 
-@pytest.mark.parametrize("study", ["preact", "wide", "cpu_preact"])
+@pytest.mark.parametrize("study", ["preact", "wide", "cpu_preact", "stochastic_depth", "no_norm",
+                                   "cpu_stochastic_depth", "cpu_no_norm", "cpu_depth_stress"])
 def test_beyond_studies_train_the_nets_they_name(study):
     """Each job's model is the net its name says (block, units, width, groups), and its run and
     legend carry that name."""

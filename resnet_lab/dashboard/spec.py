@@ -333,7 +333,7 @@ def local_key(output: str) -> str:
 
 def _section(study: Study, output: str, figures_dir: Path) -> Section:
     out = OUTPUTS[output]
-    runs = [r for r in study.runs if out.keep(r) and out.usable(r)]
+    runs = out.drawn_from(study.runs)
     if out.table is not None:
         grids = [_table_grid(study, runs)]
     elif out.draw is draw_responses:

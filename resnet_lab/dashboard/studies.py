@@ -50,11 +50,11 @@ class Study:
     @property
     def outputs(self) -> tuple[str, ...]:
         """The paper's outputs this study reproduces: the one it is named after, else every
-        one whose own selection rules (``Output.keep``, ``Output.usable``) take its runs."""
+        one whose own selection rules (``Output.drawn_from``) take its runs."""
         if self.name in OUTPUTS:
             return (self.name,)
         return tuple(name for name, out in OUTPUTS.items()
-                     if any(out.keep(r) and out.usable(r) for r in self.runs))
+                     if out.drawn_from(self.runs))
 
 
 def prospective_run(cfg: dict) -> Run:

@@ -56,3 +56,13 @@ class Output:
     per_run: bool = False
     paper: PaperTable | None = None  # a table's: the paper's numbers beside ours
     sections: tuple[Section, ...] = ()  # the caption's sections of its own
+    # the runs the output is made for, when the others it keeps are only their baseline (the
+    # remedies' figure needs a remedy; the paper's units alone are Figure 6's): None, every run
+    anchor: Callable[[Run], bool] | None = None
+
+    def drawn_from(self, runs: Sequence[Run]) -> list[Run]:
+        """The runs of ``runs`` this output can draw (kept and usable), none without an anchor."""
+        usable = [r for r in runs if self.keep(r) and self.usable(r)]
+        if self.anchor is not None and not any(self.anchor(r) for r in usable):
+            return []
+        return usable

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from .. import paper
 from ..metric_names import TEST_ERROR, TRAIN_ERROR, VAL_ERROR
-from ..models.naming import he2015
+from ..models.naming import he2015, remedy
 from ..tables import markdown_table, write_table
 from .captions import RUN_COLUMNS, caption, run_rows, titled, warmup_lines
 from .curves import Curve, Panel, draw_curves, draw_responses
@@ -27,7 +27,14 @@ from .output import Output, PaperTable, Section, always
 from .recipes import check_recipes
 from .runs import FiguresError, Run, pick
 from .switches import LOSS, switch_lines, switch_rows
-from .tables import beyond_rows, shortcut_rows, table6_rows
+from .tables import (
+    beyond_rows,
+    remedies_rows,
+    shortcut_rows,
+    stress_lines,
+    stress_rows,
+    table6_rows,
+)
 
 
 def _he2015(r: Run) -> bool:
@@ -163,11 +170,21 @@ def _thin(r: Run) -> bool:
 def _preact_comparison(r: Run) -> bool:
     # The 2015 design's nets from 56 layers, the depths these comparisons use (CPU: 56, 110;
     # CIFAR-10: 110 to 1202), so the shallow studies' dashboards do not take this figure.
-    return _thin(r) and (not _he2015(r) or r.depth >= 56)
+    return _thin(r) and not remedy(r.model) and (not _he2015(r) or r.depth >= 56)
 
 
 def _wide(r: Run) -> bool:
-    return r.family == "cifar" and not _thin(r)
+    return r.family == "cifar" and not _thin(r) and not remedy(r.model)
+
+
+def _remedies(r: Run) -> bool:
+    # the residual nets with a remedy, and the paper's units they are compared with, from 56
+    # layers (the depths of these comparisons), for the same reason as _preact_comparison
+    return _thin(r) and r.residual and (_remedy(r) or (_he2015(r) and r.depth >= 56))
+
+
+def _remedy(r: Run) -> bool:
+    return bool(remedy(r.model))
 
 
 PREACT_NETS = tuple(n for d in (110, 164, 1001, 1202) for n in (f"ResNet-{d}", f"preact-ResNet-{d}"))
@@ -202,7 +219,8 @@ OUTPUTS.update({
                            (0, 20), "dashed: training error, bold: test error")),
     "beyond": Output(
         "Pre-activation, wide and ResNeXt nets: test error beside their papers'", keep=lambda r:
-        r.family == "cifar" and (not _he2015(r) or r.net in paper.BEYOND), usable=_always,
+        r.family == "cifar" and not remedy(r.model) and (not _he2015(r) or r.net in paper.BEYOND),
+        usable=_always,
         table=beyond_rows,
         about="Final test error (%) of the follow-ups' nets and of the original ResNets they are "
               "compared with: runs = finished seeds, mean ± sample std over them, best = lowest. "
@@ -215,9 +233,61 @@ OUTPUTS.update({
 })
 
 
+# ---------------------------------------------------------------- the remedies
+# Stochastic depth (Huang et al. 2016), nets without normalisation with He init, Fixup (Zhang et
+# al. 2019), ReZero (Bachlechner et al. 2020) and SkipInit (De & Smith 2020): Figure 6's style, one
+# panel per remedy, and one table beside their papers' numbers.
+
+REMEDY_PANELS = ("none (BN, He init)", "stochastic depth", "no BN, He init", "Fixup", "ReZero",
+                 "SkipInit")
+REMEDY_NETS = ("ResNet-110", "ResNet-110-SD", "ResNet-1202", "ResNet-1202-SD", "ResNet-110-noBN",
+               "Fixup-ResNet-110", "SkipInit-ResNet-110")
+OUTPUTS.update({
+    "remedies": Output(
+        "Remedies for depth: training (dashed) and test (bold) error", keep=_remedies,
+        anchor=_remedy,
+        about="The same residual nets trained with the paper's units (BN after every conv, He "
+              "init) and with the remedies that followed: stochastic depth (Huang et al. 2016: "
+              "each unit's branch skipped for whole mini-batches, with a probability rising to "
+              "1 - p_L = 0.5 at the last unit), no normalisation with He init, Fixup (Zhang et "
+              "al. 2019: no normalisation, each branch's last layer and the classifier starting "
+              "at 0, scalar biases and multipliers), ReZero (Bachlechner et al. 2020: a learnable "
+              "scalar from 0 on each branch, with BN) and SkipInit (De & Smith 2020: the same "
+              "without BN). Dashed lines: training error; bold lines: test error; one colour per "
+              "depth, one panel per remedy.",
+        needs="net with a remedy (stochastic depth, no BN, Fixup, ReZero, SkipInit) with logged "
+              "errors", expected=REMEDY_NETS,
+        draw=PresentPanels(tuple(
+            Panel(name, lambda r, name=name: (remedy(r.model) or REMEDY_PANELS[0]) == name,
+                  (DASHED_TRAIN, BOLD_TEST)) for name in REMEDY_PANELS),
+            (0, 20), "dashed: training error, bold: test error")),
+    "remedies_table": Output(
+        "Remedies for depth: test error and training time beside their papers'", keep=_remedies,
+        usable=_always, anchor=_remedy, table=remedies_rows,
+        about="Final test error (%) of each net over its finished seeds (mean ± sample std, best "
+              "= lowest), its final training error (mean over seeds) and its wall time per run "
+              "(minutes: stochastic depth's dropped branches are not computed). On CIFAR-10 the "
+              "papers' numbers stand beside ours (paper.REMEDIES, with their sources; their "
+              "recipes are their own, said in paper_source).",
+        needs="net with a remedy (stochastic depth, no BN, Fixup, ReZero, SkipInit)",
+        expected=REMEDY_NETS),
+})
+
+
 # ---------------------------------------------------------------- ablations, on request only
 
 ON_REQUEST = {
+    "stress": Output(
+        "Depth stress test: which remedies train the deepest nets", keep=_remedies,
+        usable=_always, anchor=_remedy, table=stress_rows, per_run=True,
+        sections=(Section("The deepest net each remedy trained", stress_lines),),
+        about="One row per run of the depth stress test: the same net at growing depths, with "
+              "the paper's units and each remedy, trained for a few hundred iterations. trains: "
+              "finished with a finite loss and a training error below 80% (chance: 90%); "
+              "diverged: stopped on a NaN or infinite loss (the run's reason); otherwise how it "
+              "ended. The section below gives the deepest net each remedy trained.",
+        needs="net with a remedy (stochastic depth, no BN, Fixup, ReZero, SkipInit)",
+        expected=()),
     "switches": Output(
         "Switches: the runs of an ablation sweep side by side", keep=_always, usable=_always,
         table=switch_rows, series=(LOSS,), per_run=True,
@@ -239,7 +309,7 @@ def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple
     """The runs an output is about, and those of them it can use; FiguresError when none."""
     out = output(name)
     mine = [r for r in runs if out.keep(r)]
-    usable = [r for r in mine if out.usable(r)]
+    usable = out.drawn_from(mine)
     if not usable:
         where = f" in {'; '.join(sources)}" if sources else ""
         raise FiguresError(f"{name}: nothing to draw: no {out.needs} among the {len(runs)} "

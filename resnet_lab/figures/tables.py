@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from functools import cache
 
 from .. import paper
-from ..metric_names import TEST_ERROR, TEST_TOP5, VAL_ERROR, VAL_TOP5
+from ..metric_names import TEST_ERROR, TEST_TOP5, TRAIN_ERROR, VAL_ERROR, VAL_TOP5
 from ..models.build import build_model
 from ..models.inspect import count_params, count_weights
+from ..models.naming import remedy
 from ..schedule import warmup_enabled
 from .recipes import paper_mismatches
 from .runs import Run
@@ -183,3 +184,81 @@ def beyond_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     columns = ["net", "params", "weights_M", "paper_params_M", "runs", "unfinished", "test_error",
                "mean", "std", "best", "paper_test_error", "paper_recipe", "paper_source"]
     return rows, _with_data(rows, _paper_columns(rows, columns))
+
+
+# ---------------------------------------------------------------- the remedies
+
+
+def remedies_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
+    """One row per net (the paper's units and the remedies of the degradation literature): its
+    remedy, test and training error over its finished seeds, its wall time per run (stochastic
+    depth saves time: its dropped branches are not computed), beside the papers' numbers on
+    CIFAR-10 (``paper.REMEDIES``, with the source and its recipe)."""
+    groups: dict[tuple, list[Run]] = defaultdict(list)
+    for r in runs:
+        groups[r.key].append(r)
+    rows = []
+    for _, group in sorted(groups.items()):
+        r = group[0]
+        done = [x for x in group if x.status == "done"]
+        errors = [e for e in (x.final(TEST_ERROR) for x in done) if e is not None]
+        train = [e for e in (x.final(TRAIN_ERROR) for x in done) if e is not None]
+        times = [x.summary["wall_time_s"] for x in done if x.summary.get("wall_time_s") is not None]
+        mean = statistics.fmean(errors) if errors else None
+        std = statistics.stdev(errors) if len(errors) > 1 else None
+        reported = paper.REMEDIES.get(r.net) if r.data == "cifar10" else None
+        rows.append(dict(
+            data=r.data, net=r.net, remedy=remedy(r.model) or "none (BN, He init)", depth=r.depth,
+            params=params(r), runs=len(errors), unfinished=len(group) - len(errors),
+            test_error=(f"{mean:.2f} ± {std:.2f}" if std is not None
+                        else f"{mean:.2f}" if mean is not None else ""),
+            mean=r2(mean), std=r2(std), best=r2(min(errors, default=None)),
+            train_error=r2(statistics.fmean(train)) if train else None,
+            wall_time_min=round(statistics.fmean(times) / 60, 1) if times else None,
+            paper_test_error=reported.error if reported else None,
+            paper_source=reported.source if reported else None))
+    columns = ["net", "remedy", "params", "runs", "unfinished", "test_error", "mean", "std", "best",
+               "train_error", "wall_time_min", "paper_test_error", "paper_source"]
+    return rows, _with_data(rows, _paper_columns(rows, columns))
+
+
+def stress_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
+    """The depth stress test, one row per run: did the remedy train the net for its iterations
+    (``trains``: finished, the loss finite throughout, the training error below 80%, 10 classes
+    being 90% by chance), else how it failed."""
+    rows = []
+    for r in sorted(runs, key=lambda r: (remedy(r.model), r.depth, r.seed)):
+        train = r.final(TRAIN_ERROR)
+        reason = r.summary.get("reason") or ""
+        if r.status == "done" and train is not None and train < STRESS_LEARNT:
+            verdict = "yes"
+        elif "diverged" in reason:
+            verdict = "diverged"
+        elif r.status == "done":
+            verdict = "no (did not learn)"
+        else:
+            verdict = f"no ({r.status})"
+        rows.append(dict(data=r.data, net=r.net, remedy=remedy(r.model) or "none (BN, He init)",
+                         depth=r.depth, seed=r.seed, status=r.status, steps=r.steps,
+                         train_error=r2(train), trains=verdict,
+                         wall_time_min=round(r.summary["wall_time_s"] / 60, 1)
+                         if r.summary.get("wall_time_s") is not None else None))
+    columns = ["net", "remedy", "depth", "seed", "status", "steps", "train_error", "trains",
+               "wall_time_min"]
+    return rows, _with_data(rows, columns)
+
+
+STRESS_LEARNT = 80.0  # % training error below which a net counts as learning (chance: 90%)
+
+
+def stress_lines(runs: Sequence[Run]) -> list[str]:
+    """The deepest net each remedy trained."""
+    deepest: dict[str, list[int]] = defaultdict(list)
+    tried: dict[str, set[int]] = defaultdict(set)
+    for row in stress_rows(runs)[0]:
+        tried[row["remedy"]].add(row["depth"])
+        if row["trains"] == "yes":
+            deepest[row["remedy"]].append(row["depth"])
+    return [f"- {name}: " + (f"trains up to {max(deepest[name])} layers" if deepest[name]
+                             else "trains at none") + f" of {', '.join(map(str, sorted(depths)))}"
+            for name, depths in sorted(tried.items())]

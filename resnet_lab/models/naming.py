@@ -133,9 +133,7 @@ def _shortcut_mark(m, family, kind):
 def _scalar_gate_mark(m, family, kind):
     """A learnable scalar on each branch, from 0: ReZero (Bachlechner et al. 2020) with BN,
     SkipInit (De & Smith 2020) without."""
-    if m["gate"] != "rezero":
-        return None
-    return "ReZero" if m["norm"] == "bn" else "SkipInit"
+    return remedy(m) if m["gate"] == "rezero" else None
 
 
 def _no_norm_mark(m, family, kind):
@@ -186,6 +184,19 @@ PAPER_OPTIONS = ("depth", "residual", "shortcut", "num_classes", "in_channels", 
 def named_options() -> frozenset[str]:
     """The model options a net's name states (the rest are switches beside the name)."""
     return frozenset(KIND_OPTIONS).union(*(mk.options for mk in MARKS))
+
+
+def remedy(model: Mapping[str, Any]) -> str:
+    """The remedy for degradation a net uses beyond shortcuts, in words ("" for none): its gate,
+    its normalisation and its initialisation (gates, norms, init)."""
+    m = complete(model)
+    if m["gate"] == "stochastic_depth":
+        return "stochastic depth"
+    if m["init"] == "fixup":
+        return "Fixup"
+    if m["gate"] == "rezero":
+        return "ReZero" if m["norm"] == "bn" else "SkipInit"
+    return "no BN, He init" if m["norm"] == "none" else ""
 
 
 def he2015(model: Mapping[str, Any]) -> bool:
