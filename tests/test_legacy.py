@@ -40,20 +40,38 @@ def state_hash(sd: dict) -> str:
     return h.hexdigest()
 
 
+def running_stats(net) -> dict:
+    """As record_legacy_nets.py: the sums of BN's running statistics."""
+    stats = [v.double() for k, v in net.state_dict().items()
+             if k.endswith(("running_mean", "running_var"))]
+    return dict(sum=sum(t.sum().item() for t in stats), abs=sum(t.abs().sum().item() for t in stats))
+
+
 def outputs(y: torch.Tensor) -> dict:
     y = y.double()
     return dict(head=[round(v, 7) for v in y[:, :10].flatten().tolist()], sum=y.sum().item(),
                 abs=y.abs().sum().item())
 
 
-def same(a, b) -> bool:
-    """Equal, NaN equal to NaN (the deepest nets' eval outputs overflow at initialisation: BN's
-    running statistics are still the identity there)."""
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+def same(a: dict, b: dict, rel: float) -> bool:
+    """Outputs (head, sum, abs) or statistics (sum, abs) equal within ``rel`` of their scale,
+    NaN equal to NaN (the deepest nets' eval outputs overflow at initialisation: BN's running
+    statistics are still the identity there). Not bit-equal: the same net sums in another
+    order on another CPU's vector width (AVX2, AVX-512, AMX), and the fixtures were recorded
+    on one of them."""
+    if math.isnan(b["abs"]):
+        return math.isnan(a["abs"])
+    heads = max((abs(v) for v in b.get("head", ())), default=0.0)
+    return (abs(a["abs"] - b["abs"]) <= rel * b["abs"] and abs(a["sum"] - b["sum"]) <= rel * b["abs"]
+            and all(abs(x - y) <= rel * heads for x, y in zip(a.get("head", ()), b.get("head", ()),
+                                                              strict=True)))
+
+
+EVAL_REL = 1e-4  # two CPUs' eval outputs differ by at most 4e-6 of their scale
+# A train-mode pass normalises by the statistics of a batch of 2 to 4 images, which amplifies
+# rounding with depth: two CPUs' outputs differ by up to 4e-3 of their scale at 56 layers and by
+# as much as the outputs themselves beyond 100. Deeper nets are checked in eval mode only.
+TRAIN_REL, TRAIN_DEPTH = 1e-2, 56
 
 
 def shares_preactivation(net) -> bool:
@@ -86,18 +104,20 @@ def test_every_net_is_the_one_the_code_before_the_parts_built(row):
     torch.manual_seed(0)
     net = build_model(cfg)
     assert count_params(net) == row["params"] and len(response_layers(net)) == row["responses"]
+    flat = {flat_key(k): v for k, v in net.state_dict().items()}
+    assert len(flat) == row["state_dict_keys"]
+    assert state_hash(flat) == row["weights_hash"]  # same seed: the same weights, the old names
     if shares_preactivation(net):  # the function changed by design (module docstring)...
-        assert not any(same(a, row[k]) for a, k in zip(_passes(net, cfg), ("eval", "train"), strict=True))
+        assert not same(_passes(net, cfg)[0], row["eval"], EVAL_REL)
         torch.manual_seed(0)
         net = build_model(cfg)
         for u in net.units():  # ...and only that: split before the pre-activation, it is the old net
             u.starts_stage = False
     evaluated, trained = _passes(net, cfg)
-    assert same(evaluated, row["eval"]) and same(trained, row["train"])
-    # recorded after the two passes, as here (the train-mode one updates BN's running statistics)
-    flat = {flat_key(k): v for k, v in net.state_dict().items()}
-    assert len(flat) == row["state_dict_keys"]
-    assert state_hash(flat) == row["state_hash"]  # same seed: the same weights, the old names
+    assert same(evaluated, row["eval"], EVAL_REL)
+    if cfg["depth"] <= TRAIN_DEPTH:  # and the train-mode pass updated BN's statistics as before
+        assert same(trained, row["train"], TRAIN_REL)
+        assert same(running_stats(net), row["running_stats"], TRAIN_REL)
     assert label(cfg) == row["label"]
     assert label({"family": cfg["family"], **parse_net(row["label"], cfg["family"])}) == row["label"]
 
@@ -112,7 +132,7 @@ def test_a_state_dict_in_the_old_names_loads_and_computes_the_same(name):
     fresh.load_state_dict(old, strict=True)
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        assert same(outputs(fresh.eval()(x)), row["eval"])
+        assert same(outputs(fresh.eval()(x)), row["eval"], EVAL_REL)
     assert set(fresh.torchvision_state_dict()) == set(old)
 
 
@@ -128,6 +148,24 @@ def test_a_run_the_older_code_left_half_done_resumes_to_its_uninterrupted_record
             "trainer.log_every=5", "trainer.deterministic=true"]
     out = run_py(args, tmp_path).stdout
     assert "resuming from its last checkpoint (iteration 20)" in out
-    assert (run_dir / "metrics.csv").read_text() == (LEGACY / "reference" / "metrics.csv").read_text()
+    rows, reference_rows = (metrics(d / "metrics.csv") for d in (run_dir, LEGACY / "reference"))
+    assert [r[:2] for r in rows] == [r[:2] for r in reference_rows]  # every record, once
+    assert all(close(*a, b[2]) for a, b in zip(rows, reference_rows, strict=True))
     done, reference = (json.loads((d / "summary.json").read_text()) for d in (run_dir, LEGACY / "reference"))
-    assert (done["status"], done["test_error"], done["params"]) == ("done", reference["test_error"], reference["params"])
+    assert (done["status"], done["params"]) == ("done", reference["params"])
+    assert close(0, "test/error", done["test_error"], reference["test_error"])
+
+
+def metrics(path: Path) -> list[tuple[int, str, float]]:
+    lines = path.read_text().splitlines()
+    assert lines[0] == "step,metric,value"
+    return [(int(s), m, float(v)) for s, m, v in (line.split(",") for line in lines[1:])]
+
+
+def close(step, metric, value, reference) -> bool:
+    """Equal on the CPU the records were made on; elsewhere ten iterations of float32 rounding
+    in another summation order move a loss in its 4th digit and may flip an image or two of
+    the 256 tested (0.4% each)."""
+    if metric.endswith("error"):
+        return abs(value - reference) <= 1.0
+    return math.isclose(value, reference, rel_tol=1e-3, abs_tol=1e-6)

@@ -251,6 +251,20 @@ def test_cifar_flops_are_counted():
     assert f56 > 3 * f20
 
 
+@pytest.mark.parametrize("name, family, size", [
+    ("ResNet-20-B", "cifar", (3, 32, 32)), ("ResNeXt-11-2x8d", "cifar", (3, 32, 32)),
+    ("WRN-10-2", "cifar", (1, 32, 32)), ("ResNet-18-C", "imagenet", (3, 64, 64)),
+    ("ResNet-50", "imagenet", (3, 64, 64))])
+def test_flops_are_what_torchs_counter_counts_for_conv_and_fc(name, family, size):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(dict(family=family, in_channels=size[0], **parse_net(name, family))).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, *size))
+    assert count_flops(model, size) == counter.get_total_flops() // 2
+
+
 @pytest.mark.parametrize("depth,expected", [(18, 16), (34, 32), (50, 16), (152, 50)])
 def test_imagenet_response_layers(depth, expected):
     assert len(response_layers(imagenet(depth))) == expected
