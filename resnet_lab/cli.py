@@ -106,7 +106,7 @@ def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
         return summary
     except Interrupted as e:
         print(f"\n{e}; run the same command to resume.", file=sys.stderr, flush=True)
-        sys.exit(130)  # the shell's status for a command ended by SIGINT
+        sys.exit(e.exit_code)  # the shell's status for a command ended by that signal
     except ResnetLabError as e:
         if not multirun:
             _remove_if_untouched(run_dir)

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import ddp, hardware
 from .callbacks import PeriodicCheckpoint, format_duration
+from .callbacks.stop import StopOnSignal, StopRequested
 from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
 from .data.build import build_datamodule
@@ -113,7 +114,8 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
     from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 
     t = c["trainer"]
-    callbacks = [*callbacks, PeriodicCheckpoint(t["ckpt_every"], t["eval_every"])]
+    callbacks = [*callbacks, PeriodicCheckpoint(t["ckpt_every"], t["eval_every"]),
+                 StopOnSignal(t["eval_every"])]
     try:
         return L.Trainer(
             accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
@@ -227,11 +229,17 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, start
                           data_source=dm.source, **numerics.record())
     try:
         trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
+    except StopRequested as e:  # a signal, its iteration saved (callbacks/stop.py)
+        raise Interrupted(e.step, e.signum, saved=True) from None
     except SystemExit:
-        if trainer.interrupted:  # Lightning ends a Ctrl-C with SystemExit(1) after its clean-up
+        # Lightning ends a KeyboardInterrupt (a second Ctrl-C) with SystemExit(1) after its clean-up
+        if trainer.interrupted:
             raise Interrupted(trainer.global_step) from None
         raise
     trainer.save_checkpoint(str(rd.checkpoint_dir / "last.ckpt"))
+    stop = next(cb for cb in trainer.callbacks if isinstance(cb, StopOnSignal))
+    if stop.signum is not None:  # came as the last iteration ended: saved just now, the test not run
+        raise Interrupted(trainer.global_step, stop.signum, saved=True)
     trainer.test(module, datamodule=dm, verbose=False)
     if not primary:
         return {"status": "done"}

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import Callback
 from torch import nn
 
+import resnet_lab.train as train_mod
 from resnet_lab.checkpoints import AtomicCheckpointIO, CheckpointError, load_checkpoint
 from resnet_lab.compose import compose
-from resnet_lab.errors import DivergenceError
+from resnet_lab.errors import DivergenceError, Interrupted
 from resnet_lab.records import RunDir, read_metrics
 from resnet_lab.train import train
 
@@ -256,3 +258,63 @@ def test_ddp_on_cpu_with_two_processes(tmp_path):
     assert rows.pop() == f"60,test/error,{dict(m['test/error'])[60]!r}"
     assert len(rows) == len(set(rows)) and sum(",train/error," in r for r in rows) == 6
     assert proc.stdout.count("test error") == 1
+
+
+class _SignalAt(Callback):
+    """Sends the process ``signum`` as iteration ``step`` ends, as a scheduler or a user would."""
+
+    def __init__(self, step: int, signum: int) -> None:
+        self.step, self.signum = step, signum
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), self.signum)
+
+
+# smaller still: three runs of it in one test
+SIGNALLED = FAST + ["model.depth=8", "logger=none", "data.batch_size=16", "data.val_size=64",
+                    "data.test_size=64", "trainer.max_steps=20", "trainer.eval_every=5",
+                    "trainer.log_every=4", "trainer.ckpt_every=100", "trainer.deterministic=true",
+                    "responses.enabled=false", "trainer.progress=none"]
+
+
+def test_a_signal_saves_its_iteration_and_the_resume_ends_equal(tmp_path, monkeypatch):
+    # no periodic checkpoint before the end: whatever a resume starts from, the signal saved it;
+    # 7 is inside a log window, 10 an evaluated iteration (saved after its evaluation)
+    train(compose(SIGNALLED), tmp_path / "ref")
+    build = train_mod.build_callbacks
+    for step, signum in ((7, signal.SIGUSR1), (10, signal.SIGINT)):
+        run_dir = tmp_path / signum.name
+        monkeypatch.setattr(train_mod, "build_callbacks", lambda c, s=step, n=signum: [*build(c), _SignalAt(s, n)])
+        before = signal.getsignal(signum)
+        with pytest.raises(Interrupted, match=rf"at iteration {step} \({signum.name}; saved") as e:
+            train(compose(SIGNALLED), run_dir)
+        assert e.value.exit_code == 128 + signum
+        assert signal.getsignal(signum) == before  # the handlers are the caller's again
+        assert load_checkpoint(RunDir(run_dir).last_checkpoint())["global_step"] == step
+        assert RunDir(run_dir).summary()["status"] == "interrupted" and RunDir(run_dir).summary()["steps"] == step
+        monkeypatch.undo()
+        assert train(compose(SIGNALLED), run_dir)["steps"] == 20
+        assert read_metrics(run_dir) == read_metrics(tmp_path / "ref")
+        a, b = weights(tmp_path / "ref"), weights(run_dir)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigterm_saves_the_iteration_reached_and_exits_143(tmp_path):
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    args = SIGNALLED + ["trainer.max_steps=1000", "trainer.progress=lines"]
+    proc = start_run_py(args, tmp_path)
+    wait_for(lambda: last_logged_step(run_dir) >= 6, proc)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 143, out[-2000:]
+    step = RunDir(run_dir).summary()["steps"]
+    assert step >= 6 and load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == step
+    assert f"interrupted at iteration {step} (SIGTERM; saved as its checkpoint); run the same command to resume" in out
+    assert "Traceback" not in out
+    again = start_run_py(args, tmp_path)
+    wait_for(lambda: "resuming from" in (run_dir / "run.log").read_text(), again)
+    again.kill()
+    again.wait()
+    assert f"resuming from its last checkpoint (iteration {step})" in (run_dir / "run.log").read_text()
+
