@@ -22,7 +22,7 @@ import torch
 from lightning.fabric.utilities.rank_zero import _get_rank
 from omegaconf import DictConfig, OmegaConf
 
-from . import ddp, hardware
+from . import ddp, hardware, runlock
 from .callbacks import PeriodicCheckpoint, format_duration
 from .callbacks.stop import StopOnSignal, StopRequested
 from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
@@ -152,12 +152,18 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
     run directory's records, prints and starts the other local ranks.
     """
     quiet_lightning()
+    run_dir = Path(run_dir)
+    if _get_rank() not in (None, 0):  # rank 0 holds the directory for all the run's processes
+        return _train(cfg, run_dir, primary=False)
+    with runlock.hold(run_dir):  # one writer per run directory, before anything is read there
+        return _train(cfg, run_dir, primary=True)
+
+
+def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str, Any]:
     validate(cfg)
     c = resolved(cfg)
-    run_dir = Path(run_dir)
     rd = RunDir(run_dir)
     label = c["run_name"]
-    primary = _get_rank() in (None, 0)
     rd.check_config(c)
     prior = rd.summary()
     if prior and prior.get("status") == "done":

@@ -17,6 +17,7 @@ from resnet_lab.checkpoints import AtomicCheckpointIO, CheckpointError, load_che
 from resnet_lab.compose import compose
 from resnet_lab.errors import DivergenceError, Interrupted
 from resnet_lab.records import RunDir, read_metrics
+from resnet_lab.runlock import holder
 from resnet_lab.train import train
 
 from .conftest import FAST, ROOT, run_py
@@ -318,3 +319,34 @@ def test_sigterm_saves_the_iteration_reached_and_exits_143(tmp_path):
     again.wait()
     assert f"resuming from its last checkpoint (iteration {step})" in (run_dir / "run.log").read_text()
 
+
+def test_two_sweeps_into_one_directory_share_its_jobs(tmp_path):
+    # the first sweep is frozen while it trains its first job (SIGSTOP): the second meets that
+    # job's lock for sure, moves on, trains the other job and ends; the first then finishes its
+    # job and finds the other one done
+    sweep = tmp_path / "D"
+    args = ["-m"] + FAST + ["logger=none", "trainer.max_steps=10", "model.depth=8,14",
+                            "responses.enabled=false", f"hydra.sweep.dir={sweep}"]
+    first = start_run_py(args, tmp_path)
+    first_job = lambda: next(sweep.glob("*model.depth=8*"), None)  # noqa: E731
+    wait_for(lambda: first_job() is not None and holder(first_job()) is not None, first)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = run_py(args, tmp_path)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    out_first = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, out_first[-3000:]
+    assert f"job 1 of 2: already running (pid {first.pid} on host " in second.stdout
+    assert "1 of 2 jobs done, 0 failed, 1 running in another process" in second.stdout
+    assert "job 2 of 2" in out_first and "already done" in out_first
+    assert "2 of 2 jobs done, 0 failed" in out_first
+    trained = (out_first + second.stdout).count("after 10 iterations in")
+    assert trained == 2  # each job once
+    for d in (first_job(), next(sweep.glob("*model.depth=14*"))):
+        assert RunDir(d).summary()["status"] == "done"
+        rows = (d / "metrics.csv").read_text().splitlines()
+        assert rows[0] == "step,metric,value" and rows.count("step,metric,value") == 1
+        # every row once, but for the final test's, which repeats the evaluation at iteration 10
+        assert len(set(rows[1:-1])) == len(rows) - 2 and sum(",train/error," in r for r in rows) == 2
+        assert holder(d) is None  # released
