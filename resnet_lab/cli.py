@@ -24,6 +24,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .callbacks.progress import format_duration
+from .credentials import masked_override
 from .errors import Interrupted, ResnetLabError
 from .records import SUMMARY, RunDir, atomic_write
 from .runlock import LOCK, RunDirBusy, holder
@@ -41,7 +42,7 @@ def _remove_if_untouched(run_dir: Path) -> None:
 
 
 def _save_overrides(run_dir: Path) -> None:
-    overrides = list(HydraConfig.get().overrides.task)
+    overrides = [masked_override(o) for o in HydraConfig.get().overrides.task]
     if run_dir.is_dir():
         atomic_write(run_dir / "overrides.txt", "\n".join(overrides) + "\n")
 

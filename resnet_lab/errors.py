@@ -6,6 +6,8 @@ import difflib
 import signal
 from collections.abc import Iterable
 
+from .credentials import masked
+
 
 class ResnetLabError(Exception):
     """Base: run.py prints the message alone and exits non-zero."""
@@ -24,7 +26,8 @@ class DataCorruptError(ResnetLabError):
 
 
 def invalid(option: str, value, valid: str | Iterable) -> ConfigError:
-    """``ConfigError`` for ``option=value`` listing what is valid."""
+    """``ConfigError`` for ``option=value`` listing what is valid (a credential's value masked)."""
+    value = masked(value, option)
     if not isinstance(valid, str):
         valid = ", ".join(str(v) for v in valid)
     return ConfigError(f"{option}={value!r} is invalid; valid values: {valid}.")

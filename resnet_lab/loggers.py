@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import CSVLogger, WandbLogger  # wandb is imported when a run starts
 
+from .credentials import looks_secret, masked_override
 from .data.registry import dataset_of
 from .metric_names import (
     ITERATION_SERIES,
@@ -41,7 +42,6 @@ from .models.naming import label
 from .records import MetricsRecord, RunDir
 
 WANDB_ID_FILE = "wandb_run_id"
-_SECRET_WORDS = ("key", "token", "secret", "password")
 
 STEP_KEY = WANDB_STEP  # the iteration, as Lightning's WandbLogger writes it (metric_names.py)
 # The job type of a training run: the dashboards' run sets take these runs only.
@@ -75,13 +75,9 @@ def wandb_mode(setting: str) -> str:
     return "online" if wandb_logged_in() else "offline"
 
 
-def looks_secret(name: Any) -> bool:
-    """Whether a config entry's name looks like a credential's."""
-    return any(w in str(name).lower() for w in _SECRET_WORDS)
-
-
 def without_secrets(obj: Any) -> Any:
-    """Drop any config entry whose name looks like a credential before it leaves the machine."""
+    """Drop any config entry whose name looks like a credential's (credentials.py) before it
+    leaves the machine."""
     if isinstance(obj, Mapping):
         return {k: without_secrets(v) for k, v in obj.items() if not looks_secret(k)}
     if isinstance(obj, list):
@@ -90,13 +86,9 @@ def without_secrets(obj: Any) -> Any:
 
 
 def redacted_argv(argv: list[str]) -> list[str]:
-    """The command line with the value of every override named like a credential hidden: W&B
-    records the command line (sys.argv) in every run's metadata."""
-    out = []
-    for arg in argv:
-        key, sep, _ = arg.partition("=")
-        out.append(f"{key}=<redacted>" if sep and looks_secret(key.rsplit(".", 1)[-1]) else arg)
-    return out
+    """The command line with every credential's value hidden: W&B records the command line
+    (sys.argv) in every run's metadata."""
+    return [masked_override(arg) for arg in argv]
 
 
 def flat_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from .config.legacy import upgrade
 from .config.neutral import is_result  # the result-neutral keys, also kept out of sweep job names
+from .credentials import masked
 from .errors import RunDirError
 
 CONFIG, METRICS, SUMMARY, CHECKPOINTS = "config.yaml", "metrics.csv", "summary.json", "checkpoints"
@@ -93,7 +94,7 @@ class RunDir:
         if old is None:
             return
         a = {k: v for k, v in flatten(upgrade(old)).items() if is_result(k)}
-        b = {k: v for k, v in flatten(cfg).items() if is_result(k)}
+        b = {k: v for k, v in flatten(masked(cfg)).items() if is_result(k)}  # as written
         diffs = [k for k in sorted(set(a) | set(b)) if a.get(k, "<unset>") != b.get(k, "<unset>")]
         if diffs:
             shown = "; ".join(f"{k}: {a.get(k, '<unset>')!r} there, {b.get(k, '<unset>')!r} here"
@@ -105,7 +106,9 @@ class RunDir:
                 f"that directory to start over.")
 
     def write_config(self, cfg: Mapping) -> None:
-        atomic_write(self.path / CONFIG, yaml.safe_dump(dict(cfg), sort_keys=False))
+        """The resolved config, credentials masked (credentials.py): a run directory is shared,
+        copied and published with its figures."""
+        atomic_write(self.path / CONFIG, yaml.safe_dump(masked(dict(cfg)), sort_keys=False))
 
     def write_summary(self, summary: Mapping) -> None:
         atomic_write(self.path / SUMMARY, json.dumps(dict(summary), indent=2, default=str) + "\n")

@@ -350,3 +350,30 @@ def test_two_sweeps_into_one_directory_share_its_jobs(tmp_path):
         # every row once, but for the final test's, which repeats the evaluation at iteration 10
         assert len(set(rows[1:-1])) == len(rows) - 2 and sum(",train/error," in r for r in rows) == 2
         assert holder(d) is None  # released
+
+
+class TokenCallback(Callback):
+    """A callback that takes a credential, as a user's own (a notifier's API token) would."""
+
+    def __init__(self, api_token: str) -> None:
+        self.api_token = api_token
+
+
+def test_credentials_are_masked_in_messages_and_records(tmp_path):
+    secret = "s3cr3t-value"
+    refused = run_py(FAST + ["logger=none", f"+callbacks.x={{api_token: {secret}, every: 5}}"], tmp_path,
+                     check=False)
+    assert refused.returncode == 2
+    assert "callbacks.x={'api_token': '<redacted>', 'every': 5} is invalid" in refused.stderr
+    assert secret not in refused.stdout + refused.stderr
+    args = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=2", "responses.enabled=false",
+                   "+callbacks.tok._target_=tests.test_reliability.TokenCallback",
+                   f"+callbacks.tok.api_token={secret}", "+callbacks.monkey=null"]
+    run_py(args, tmp_path)
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    assert RunDir(run_dir).config()["callbacks"]["tok"]["api_token"] == "<redacted>"
+    assert "+callbacks.tok.api_token=<redacted>" in (run_dir / "overrides.txt").read_text()
+    assert "+callbacks.monkey=null" in (run_dir / "overrides.txt").read_text()  # not a credential's name
+    for p in run_dir.rglob("*"):
+        assert not p.is_file() or secret.encode() not in p.read_bytes(), p
+    assert "already done" in run_py(args, tmp_path).stdout  # the masked record is the same run's
