@@ -26,6 +26,7 @@ from .config.legacy import upgrade
 from .config.neutral import is_result  # the result-neutral keys, also kept out of sweep job names
 from .credentials import masked
 from .errors import RunDirError
+from .models.families import complete
 
 CONFIG, METRICS, SUMMARY, CHECKPOINTS = "config.yaml", "metrics.csv", "summary.json", "checkpoints"
 
@@ -104,6 +105,33 @@ class RunDir:
                 f"{self.path} already holds a run with another config ({shown}{more}); give this run "
                 f"its own directory with run_name=<name> (in a multirun: study=<name>), or delete "
                 f"that directory to start over.")
+
+    def check_checkpoint(self) -> None:
+        """Refuse a directory whose config.yaml no longer says what its checkpoint was trained
+        with (a hand-edited or copied config.yaml): the checkpoint is the truth, and a command
+        matching the edited file would otherwise resume the other net, or report its results as
+        "already done". The model and optim options both hold are compared (a checkpoint of
+        older code lacks the options added since)."""
+        from .checkpoints import load_checkpoint  # torch: only when a run directory is reused
+
+        ckpt, cfg = self.last_checkpoint(), self.config()
+        if ckpt is None or cfg is None:
+            return
+        trained = load_checkpoint(ckpt).get("hyper_parameters") or {}
+        cfg = upgrade(cfg)
+        diffs = []
+        for group in ("model", "optim"):
+            a = flatten(complete(trained[group]) if group == "model" else trained.get(group) or {},
+                        f"{group}.") if isinstance(trained.get(group), Mapping) else {}
+            b = flatten(cfg.get(group) or {}, f"{group}.")
+            diffs += [(k, a[k], b[k]) for k in sorted(set(a) & set(b)) if is_result(k) and a[k] != b[k]]
+        if diffs:
+            shown = "; ".join(f"{k}: {b!r} in config.yaml, {a!r} in the checkpoint" for k, a, b in diffs[:4])
+            more = f" and {len(diffs) - 4} more" if len(diffs) > 4 else ""
+            raise RunDirError(
+                f"{self.path / CONFIG} no longer matches the run's checkpoint ({shown}{more}); the "
+                f"checkpoint is what was trained: restore config.yaml, or delete {self.path} to "
+                f"start over.")
 
     def write_config(self, cfg: Mapping) -> None:
         """The resolved config, credentials masked (credentials.py): a run directory is shared,

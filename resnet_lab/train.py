@@ -164,6 +164,7 @@ def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str,
     c = resolved(cfg)
     rd = RunDir(run_dir)
     label = c["run_name"]
+    rd.check_checkpoint()  # config.yaml as the checkpoint has it, before anything trusts it
     rd.check_config(c)
     prior = rd.summary()
     if prior and prior.get("status") == "done":

@@ -377,3 +377,20 @@ def test_credentials_are_masked_in_messages_and_records(tmp_path):
     for p in run_dir.rglob("*"):
         assert not p.is_file() or secret.encode() not in p.read_bytes(), p
     assert "already done" in run_py(args, tmp_path).stdout  # the masked record is the same run's
+
+
+def test_a_config_yaml_edited_after_the_run_is_refused(tmp_path):
+    args = FAST + ["logger=none", "trainer.max_steps=2", "responses.enabled=false", "run_name=probe"]
+    run_py(args + ["model.depth=8"], tmp_path)
+    run_dir = tmp_path / "outputs" / "runs" / "probe"
+    config = run_dir / "config.yaml"
+    config.write_text(config.read_text().replace("depth: 8\n", "depth: 14\n", 1))
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name not in ("run.log", ".lock")}
+    proc = run_py(args + ["model.depth=14"], tmp_path, check=False)
+    assert proc.returncode == 2 and "already done" not in proc.stdout
+    assert proc.stderr.strip() == (
+        f"error: {config} no longer matches the run's checkpoint (model.depth: 14 in config.yaml, 8 "
+        f"in the checkpoint); the checkpoint is what was trained: restore config.yaml, or delete "
+        f"{run_dir} to start over.")
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name not in ("run.log", ".lock")}
+    assert after == before and RunDir(run_dir).summary()["params"] == 75290  # ResNet-8's, untouched
