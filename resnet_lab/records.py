@@ -90,9 +90,14 @@ class RunDir:
 
     def check_config(self, cfg: Mapping) -> None:
         """Refuse to reuse a directory whose run was made with another config (a record of
-        older code is read in today's keys: legacy.py)."""
+        older code is read in today's keys: legacy.py). A run that ended before its first
+        checkpoint (refused at its first evaluation, killed early) trained nothing to keep: the
+        corrected command takes its directory over."""
         old = self.config()
         if old is None:
+            return
+        summary = self.summary()
+        if summary is not None and summary.get("status") != "done" and self.last_checkpoint() is None:
             return
         a = {k: v for k, v in flatten(upgrade(old)).items() if is_result(k)}
         b = {k: v for k, v in flatten(masked(cfg)).items() if is_result(k)}  # as written

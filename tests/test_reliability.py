@@ -15,7 +15,7 @@ from torch import nn
 import resnet_lab.train as train_mod
 from resnet_lab.checkpoints import AtomicCheckpointIO, CheckpointError, load_checkpoint
 from resnet_lab.compose import compose
-from resnet_lab.errors import DivergenceError, Interrupted
+from resnet_lab.errors import DivergenceError, Interrupted, RunDirError
 from resnet_lab.records import RunDir, read_metrics
 from resnet_lab.runlock import holder
 from resnet_lab.train import train
@@ -394,3 +394,50 @@ def test_a_config_yaml_edited_after_the_run_is_refused(tmp_path):
         f"{run_dir} to start over.")
     after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name not in ("run.log", ".lock")}
     assert after == before and RunDir(run_dir).summary()["params"] == 75290  # ResNet-8's, untouched
+
+
+def test_a_monitor_the_module_never_logs_is_refused_before_any_work(tmp_path):
+    proc = run_py(FAST + ["logger=none", "callbacks=[default,early_stopping]",
+                          "callbacks.early_stopping.monitor=val/nonexistent"], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: callbacks.early_stopping.monitor='val/nonexistent' is invalid; valid values: "
+        "train/error, train/loss, lr, val/error, test/error, val/top5_error, test/top5_error (what "
+        "the module logs, metric_names.py).")
+    assert not list((tmp_path / "outputs").rglob("*.yaml"))  # nothing written
+
+
+def test_a_malformed_override_names_its_option(tmp_path):
+    proc = run_py(FAST + ["optim.milestones=[1,"], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: optim.milestones: 'optim.milestones=[1,' cannot be read (no viable alternative at "
+        "input '[1,'); write a list as optim.milestones=[a,b], a string with spaces or brackets in "
+        "quotes, and quote the whole override for the shell.")
+
+
+class _FailAt(Callback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            raise RuntimeError("failed at the first evaluation")
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_does_not_block_the_corrected_one(tmp_path, monkeypatch):
+    args = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=4", "trainer.eval_every=2",
+                   "trainer.ckpt_every=4", "trainer.log_every=2", "responses.enabled=false"]
+    build = train_mod.build_callbacks
+    monkeypatch.setattr(train_mod, "build_callbacks", lambda c: [*build(c), _FailAt(2)])
+    with pytest.raises(RuntimeError):
+        train(compose(args), tmp_path / "run")
+    assert RunDir(tmp_path / "run").summary()["status"] == "failed"
+    assert RunDir(tmp_path / "run").last_checkpoint() is None
+    monkeypatch.undo()
+    summary = train(compose(args + ["optim.lr=0.05"]), tmp_path / "run")  # the corrected command
+    assert summary["status"] == "done" and RunDir(tmp_path / "run").config()["optim"]["lr"] == 0.05
+    assert [s for s, _ in read_metrics(tmp_path / "run")["train/error"]] == [2, 4]  # its own rows only
+    # a directory holding a checkpoint is still another run's
+    with pytest.raises(RunDirError, match="already holds a run with another config"):
+        train(compose(args + ["optim.lr=0.02"]), tmp_path / "run")
