@@ -122,7 +122,7 @@ def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
             print(f"error: {e}", file=sys.stderr, flush=True)
             sys.exit(2)
         print(f"{job} failed: {e}", file=sys.stderr, flush=True)
-        return _failed(run_dir, f"{type(e).__name__}: {e}")
+        return _failed(run_dir, str(e))  # the sentence the job printed
     except Exception as e:
         if not multirun:
             raise
@@ -134,8 +134,9 @@ def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
 def _failed(run_dir: Path, reason: str) -> dict[str, Any]:
     rd = RunDir(run_dir)
     if run_dir.is_dir():
-        rd.update_summary(status="failed", reason=reason)
-        _save_overrides(run_dir)
+        with contextlib.suppress(OSError):  # a full or read-only disk refuses the record too
+            rd.update_summary(status="failed", reason=reason)
+            _save_overrides(run_dir)
     return {"status": "failed", "reason": reason}
 
 

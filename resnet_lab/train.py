@@ -7,6 +7,7 @@ a DDP rank > 0 started by ``ddp.local_processes``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import platform
@@ -29,7 +30,8 @@ from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
 from .data.build import build_datamodule
 from .data.registry import dataset_of, logs_top5
-from .errors import ConfigError, Interrupted, RunDirError
+from .disk import disk_error
+from .errors import ConfigError, Interrupted, ResnetLabError, RunDirError
 from .loggers import build_loggers, finish_wandb
 from .metric_names import TEST_ERROR, TEST_TOP5, TRAIN_ERROR, VAL_ERROR, summary_key
 from .models.inspect import count_params
@@ -155,8 +157,14 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     if _get_rank() not in (None, 0):  # rank 0 holds the directory for all the run's processes
         return _train(cfg, run_dir, primary=False)
-    with runlock.hold(run_dir):  # one writer per run directory, before anything is read there
-        return _train(cfg, run_dir, primary=True)
+    try:
+        with runlock.hold(run_dir):  # one writer per run directory, before anything is read there
+            return _train(cfg, run_dir, primary=True)
+    except OSError as e:  # a read-only or full disk before the run's records could say so
+        error = disk_error(run_dir, e)
+        if error is None:
+            raise
+        raise error from e
 
 
 def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str, Any]:
@@ -197,10 +205,16 @@ def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str,
         rd.update_summary(status="interrupted", steps=e.step, wall_time_s=round(time.time() - started, 1))
         raise
     except BaseException as e:
-        if (rd.summary() or {}).get("status") == "running":
-            rd.update_summary(status="failed", reason=f"{type(e).__name__}: {e}",
-                              wall_time_s=round(time.time() - started, 1))
-        raise
+        error = (disk_error(run_dir, e) if isinstance(e, OSError) else None) or e
+        # the one sentence a user read is the record's reason; a full disk may refuse it too
+        with contextlib.suppress(OSError):
+            if (rd.summary() or {}).get("status") == "running":
+                rd.update_summary(status="failed", reason=str(error) if isinstance(error, ResnetLabError)
+                                  else f"{type(error).__name__}: {error}",
+                                  wall_time_s=round(time.time() - started, 1))
+        if error is e:
+            raise
+        raise error from e
     finally:
         finish_wandb(failed)
 

@@ -1,5 +1,6 @@
 """Killed runs resume exactly, sweeps survive failed jobs, nothing unsafe is loaded."""
 
+import errno
 import os
 import signal
 import subprocess
@@ -441,3 +442,77 @@ def test_a_run_that_failed_before_its_first_checkpoint_does_not_block_the_correc
     # a directory holding a checkpoint is still another run's
     with pytest.raises(RunDirError, match="already holds a run with another config"):
         train(compose(args + ["optim.lr=0.02"]), tmp_path / "run")
+
+
+DISK = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=4", "trainer.eval_every=2",
+               "trainer.ckpt_every=2", "trainer.log_every=2", "responses.enabled=false"]
+
+
+@pytest.mark.parametrize("fault", ["ENOSPC", "torch"])
+def test_a_full_disk_during_a_checkpoint_is_one_sentence_and_keeps_the_last_one(tmp_path, monkeypatch, fault):
+    import resnet_lab.disk as disk
+
+    real, saves = torch.save, []
+
+    def filling(obj, f, *a, **k):  # the second save (iteration 4) meets a full disk half-way
+        saves.append(1)
+        if len(saves) < 2:
+            return real(obj, f, *a, **k)
+        f.write(b"half a checkpoint")
+        if fault == "ENOSPC":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        # what torch's own writer says on a full disk; the disk then has 1 KiB left
+        monkeypatch.setattr(disk, "free_bytes", lambda folder: 1024)
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", filling)
+    run_dir = tmp_path / "run"
+    with pytest.raises(disk.DiskError) as e:
+        train(compose(DISK), run_dir)
+    message = str(e.value)
+    assert message.startswith(f"no space left in {run_dir / 'checkpoints'}: writing last.ckpt needs about 0.")
+    assert "MiB free there" in message and "\n" not in message and "the last checkpoint is intact" in message
+    monkeypatch.undo()
+    summary = RunDir(run_dir).summary()
+    assert summary["status"] == "failed" and summary["reason"] == message
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2  # the good one, whole
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["last.ckpt"]
+
+
+def test_a_read_only_output_directory_is_one_sentence(tmp_path, monkeypatch):
+    import resnet_lab.records as records
+    from resnet_lab.disk import DiskError, check_writable
+
+    def read_only(path, text):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    # a read-only file system refuses root too (a chmod would not): injected where the run
+    # writes its first record
+    monkeypatch.setattr(records, "atomic_write", read_only)
+    with pytest.raises(DiskError) as e:
+        train(compose(DISK), tmp_path / "run")
+    assert str(e.value) == (f"{tmp_path / 'run'} is not writable (Read-only file system); give the runs a "
+                            f"writable directory with paths.output_root=<dir> (or hydra.run.dir / "
+                            f"hydra.sweep.dir).")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []  # the run directory it made is gone again
+    check_writable(tmp_path / "new" / "runs")  # a folder that would be made: tried where it would be
+    assert list(tmp_path.iterdir()) == []
+    # run.py checks the directory Hydra is about to make, before Hydra's traceback could
+    import tempfile
+
+    from resnet_lab.config.command_line import output_error
+
+    with monkeypatch.context() as m:
+        m.setattr(tempfile, "mkstemp", lambda **k: read_only(k["dir"], ""))
+        assert output_error(["-m", "model.depth=8,14", f"paths.output_root={tmp_path / 'out'}"]) == (
+            f"{tmp_path} is not writable (Read-only file system); give the runs a writable "
+            f"directory with paths.output_root=<dir> (or hydra.run.dir / hydra.sweep.dir).")
+    if os.geteuid() == 0:
+        return  # root writes through permission bits: a real read-only directory for the others
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o555)
+    proc = run_py(DISK + [f"paths.output_root={ro / 'outputs'}"], tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"error: {ro} is not writable (Permission denied); give the runs a writable directory with "
+        f"paths.output_root=<dir> (or hydra.run.dir / hydra.sweep.dir).")

@@ -67,9 +67,28 @@ def command_line_error(argv: list[str]) -> str | None:
     return None
 
 
+def output_error(argv: list[str]) -> str | None:
+    """Why the run's (or the sweep's) directory cannot be written, or None: Hydra makes it
+    before any job starts, and a read-only or full disk there is Hydra's traceback otherwise."""
+    from ..disk import DiskError, check_writable
+
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
+        first = [f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}"
+                 if o.is_sweep_override() else o.input_line for o in parsed]
+        hydra = compose(first, return_hydra_config=True).hydra
+        check_writable(hydra.sweep.dir if {"-m", "--multirun"} & set(argv) else hydra.run.dir)
+    except DiskError as e:
+        return str(e)
+    except Exception:  # noqa: BLE001 - a directory Hydra cannot name is Hydra's to report
+        return None
+    return None
+
+
 def check_overrides(argv: list[str]) -> None:
-    """Exit with one sentence and status 2 if run.py's arguments do not make a valid config."""
-    error = command_line_error(argv)
+    """Exit with one sentence and status 2 if run.py's arguments do not make a valid config,
+    or name a directory that cannot be written."""
+    error = command_line_error(argv) or output_error(argv)
     if error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
