@@ -14,7 +14,9 @@ import csv
 import netrc
 import os
 import secrets
+import socket
 import sys
+import threading
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,6 +63,36 @@ def wandb_logged_in() -> bool:
         return netrc.netrc(os.environ.get("NETRC")).authenticators(host) is not None
     except (FileNotFoundError, netrc.NetrcParseError, OSError):
         return False
+
+
+WANDB_CHECK_S = 3.0  # how long the online check waits for W&B's host before going offline
+
+
+def wandb_url() -> str:
+    return os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+
+
+def unreachable(url: str, timeout: float = WANDB_CHECK_S) -> str | None:
+    """Why ``url``'s host takes no TCP connection within ``timeout`` seconds, or None when it
+    does. The name look-up is inside the bound too (a thread: getaddrinfo has no timeout of its
+    own, and a compute node without DNS makes it hang)."""
+    u = urlparse(url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    result: dict[str, str] = {}
+
+    def connect() -> None:
+        try:
+            socket.create_connection((u.hostname, port), timeout=timeout).close()
+            result["ok"] = ""
+        except OSError as e:
+            result["error"] = e.strerror or str(e) or type(e).__name__
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "ok" in result:
+        return None
+    return result.get("error") or f"no answer within {timeout:g} s"
 
 
 def wandb_mode(setting: str) -> str:
@@ -132,6 +164,13 @@ class StudyWandbLogger(WandbLogger):
                  tags: list[str], run_dir: str = ".", resume_step: int | None = None,
                  run_config: Mapping[str, Any] | None = None) -> None:
         self.mode, self.run_dir, self.study = wandb_mode(mode), Path(run_dir), group
+        # decided now, in seconds: W&B's own online start fails after minutes without a network
+        # (a cluster's compute node), with a traceback, and the run marked failed
+        self.offline_because = None
+        if self.mode == "online":
+            why = unreachable(wandb_url())
+            if why:
+                self.mode, self.offline_because = "offline", f"{wandb_url()} cannot be reached: {why}"
         # under a W&B sweep agent the agent names the run (WANDB_RUN_ID); otherwise the id kept
         # in the run directory lets a resumed run continue its W&B run
         self.run_id = None if os.environ.get("WANDB_SWEEP_ID") or self.mode == "disabled" else _wandb_id(self.run_dir)
@@ -149,7 +188,8 @@ class StudyWandbLogger(WandbLogger):
         return self.mode != "disabled"
 
     def describe(self) -> str:
-        return (f"W&B {self.mode} (project {self._project}, group {self.study}"
+        return (f"W&B {self.mode}" + (f" because {self.offline_because}" if self.offline_because else "")
+                + f" (project {self._project}, group {self.study}"
                 + (f", run {self.run_id})" if self.run_id else ")")
                 + (f", sync later with `wandb sync {self.run_dir / 'wandb'}`" if self.mode == "offline" else ""))
 

@@ -516,3 +516,31 @@ def test_a_read_only_output_directory_is_one_sentence(tmp_path, monkeypatch):
     assert proc.returncode == 2 and proc.stderr.strip() == (
         f"error: {ro} is not writable (Permission denied); give the runs a writable directory with "
         f"paths.output_root=<dir> (or hydra.run.dir / hydra.sweep.dir).")
+
+
+def test_wandb_without_a_network_goes_offline_at_once_and_says_how_to_sync(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)  # logged in (a key), online by default
+    env = {"WANDB_API_KEY": "0123456789abcdef0123456789abcdef01234567",
+           "WANDB_BASE_URL": "http://127.0.0.1:9"}  # nothing listens there: the no-network case
+    started = time.time()
+    proc = run_py(FAST + ["model.depth=8", "logger=wandb", "trainer.max_steps=2", "responses.enabled=false"],
+                  tmp_path, env=env)
+    run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
+    assert time.time() - started < 120  # not W&B's minutes of retries
+    line = next(x for x in proc.stdout.splitlines() if "W&B" in x)
+    assert "W&B offline because http://127.0.0.1:9 cannot be reached: Connection refused (project " in line
+    assert line.endswith(f"sync later with `wandb sync {run_dir / 'wandb'}`")
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert RunDir(run_dir).summary()["status"] == "done"
+    assert list((run_dir / "wandb").glob("offline-run-*"))
+
+
+def test_the_online_check_is_bounded_even_when_the_name_look_up_hangs(monkeypatch):
+    import socket
+
+    from resnet_lab.loggers import unreachable
+
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: time.sleep(30))
+    started = time.time()
+    assert unreachable("https://api.wandb.ai", timeout=0.5) == "no answer within 0.5 s"
+    assert time.time() - started < 2
