@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from .disk import disk_error
 from .errors import ResnetLabError
 
 
@@ -58,5 +59,23 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+        except (OSError, RuntimeError) as e:  # a full or read-only disk: one sentence (disk.py)
+            # what it needs: the tensors' bytes, or the checkpoint it replaces when larger
+            needed = max(nbytes(checkpoint), path.stat().st_size if path.is_file() else 0)
+            error = disk_error(path.parent, e, needed, f"{path.name}")
+            if error is None:
+                raise
+            raise error from e
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def nbytes(obj: Any) -> int:
+    """The bytes of the tensors in a (nested) checkpoint dict."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(nbytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(nbytes(v) for v in obj)
+    return 0

@@ -24,12 +24,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .callbacks.progress import format_duration
+from .credentials import masked_override
 from .errors import Interrupted, ResnetLabError
 from .records import SUMMARY, RunDir, atomic_write
+from .runlock import LOCK, RunDirBusy, holder
 from .tables import write_table
 from .train import train
 
-HYDRA_ONLY = {"run.log", ".hydra"}
+HYDRA_ONLY = {"run.log", ".hydra", LOCK}
 
 
 def _remove_if_untouched(run_dir: Path) -> None:
@@ -40,7 +42,7 @@ def _remove_if_untouched(run_dir: Path) -> None:
 
 
 def _save_overrides(run_dir: Path) -> None:
-    overrides = list(HydraConfig.get().overrides.task)
+    overrides = [masked_override(o) for o in HydraConfig.get().overrides.task]
     if run_dir.is_dir():
         atomic_write(run_dir / "overrides.txt", "\n".join(overrides) + "\n")
 
@@ -106,14 +108,21 @@ def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
         return summary
     except Interrupted as e:
         print(f"\n{e}; run the same command to resume.", file=sys.stderr, flush=True)
-        sys.exit(130)  # the shell's status for a command ended by SIGINT
+        sys.exit(e.exit_code)  # the shell's status for a command ended by that signal
+    except RunDirBusy as e:  # another process's run: its directory and records are left alone
+        if not multirun:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        # two sweeps into one directory share its jobs: the other process trains this one
+        print(f"{job}: already running ({e.who}); moving on to the next job", flush=True)
+        return {"status": "running", "reason": f"already running ({e.who})"}
     except ResnetLabError as e:
         if not multirun:
             _remove_if_untouched(run_dir)
             print(f"error: {e}", file=sys.stderr, flush=True)
             sys.exit(2)
         print(f"{job} failed: {e}", file=sys.stderr, flush=True)
-        return _failed(run_dir, f"{type(e).__name__}: {e}")
+        return _failed(run_dir, str(e))  # the sentence the job printed
     except Exception as e:
         if not multirun:
             raise
@@ -125,8 +134,9 @@ def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
 def _failed(run_dir: Path, reason: str) -> dict[str, Any]:
     rd = RunDir(run_dir)
     if run_dir.is_dir():
-        rd.update_summary(status="failed", reason=reason)
-        _save_overrides(run_dir)
+        with contextlib.suppress(OSError):  # a full or read-only disk refuses the record too
+            rd.update_summary(status="failed", reason=reason)
+            _save_overrides(run_dir)
     return {"status": "failed", "reason": reason}
 
 
@@ -190,24 +200,37 @@ class SweepSummary(Callback):
         if not sweep_dir.is_dir():
             return
         started = getattr(self, "started", 0)
-        rows, ours = [], []
-        for job in sorted(p.parent for p in sweep_dir.glob(f"*/{SUMMARY}")):
+        rows, ours, busy = [], [], set()
+        for job in sorted({p.parent for p in sweep_dir.glob(f"*/{SUMMARY}")}
+                          | {p.parent for p in sweep_dir.glob(f"*/{LOCK}")}):
             s = RunDir(job).summary() or {}
+            who = holder(job)
+            if not s and not who:
+                continue  # nothing run there (a job refused before any work)
             error = s.get("test_error")
-            mtime = (job / SUMMARY).stat().st_mtime
-            row = dict(job=job.name, status=s.get("status", "unknown"),
+            mtime = (job / SUMMARY).stat().st_mtime if s else time.time()
+            status, reason = s.get("status", "unknown"), s.get("reason")
+            if who:  # another process (a second sweep into this directory) is training it now
+                status, reason = "running", f"already running ({who})"
+                busy.add(job.name)
+            row = dict(job=job.name, status=status,
                        test_error=None if error is None else round(error, 2),
                        updated=datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds"),
-                       reason=s.get("reason"))
+                       reason=reason)
             rows.append(row)
             if mtime >= started:
                 ours.append(row)
-        failed = [r for r in ours if r["status"] != "done"]
-        print(f"\nsweep {sweep_dir}: {len(ours) - len(failed)} of {len(ours)} jobs done, "
-              f"{len(failed)} failed, in {format_duration(time.time() - started - 1)}", flush=True)
+        elsewhere = [r for r in ours if r["job"] in busy]
+        failed = [r for r in ours if r["status"] != "done" and r["job"] not in busy]
+        print(f"\nsweep {sweep_dir}: {len(ours) - len(failed) - len(elsewhere)} of {len(ours)} jobs "
+              f"done, {len(failed)} failed"
+              + (f", {len(elsewhere)} running in another process" if elsewhere else "")
+              + f", in {format_duration(time.time() - started - 1)}", flush=True)
         for r in ours:
             if r["status"] == "done":
                 print(f"  done    {r['job']}: test error {r['test_error']:.2f}%")
+            elif r["job"] in busy:
+                print(f"  running {r['job']}: {r['reason']}")
             else:
                 print(f"  FAILED  {r['job']}: {r['reason'] or r['status']}")
         older = len(rows) - len(ours)

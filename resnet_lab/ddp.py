@@ -15,8 +15,10 @@ import socket
 import subprocess
 from collections.abc import Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "NODE_RANK", "LOCAL_RANK")
 WORKER_FLAG = "RESNET_LAB_DDP_WORKER"
 # Lightning's DDP in processes this module starts (ddp_spawn starts its own)
@@ -62,7 +64,11 @@ def local_processes(trainer_cfg: Mapping[str, Any], command: list[str]):
     workers = []
     try:
         for rank in range(1, n):
-            env = {**os.environ, "LOCAL_RANK": str(rank), WORKER_FLAG: "1", "PYTHONUNBUFFERED": "1"}
+            env = {**os.environ, "LOCAL_RANK": str(rank), WORKER_FLAG: "1", "PYTHONUNBUFFERED": "1",
+                   # the code rank 0 runs (run.py's folder first on its path), not whichever copy
+                   # the environment's install names: ranks running different code wait forever
+                   # on each other's collectives
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
             workers.append(subprocess.Popen(command, env=env))
         yield workers
         for w in workers:

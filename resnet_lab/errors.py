@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import signal
 from collections.abc import Iterable
+
+from .credentials import masked
 
 
 class ResnetLabError(Exception):
@@ -23,7 +26,8 @@ class DataCorruptError(ResnetLabError):
 
 
 def invalid(option: str, value, valid: str | Iterable) -> ConfigError:
-    """``ConfigError`` for ``option=value`` listing what is valid."""
+    """``ConfigError`` for ``option=value`` listing what is valid (a credential's value masked)."""
+    value = masked(value, option)
     if not isinstance(valid, str):
         valid = ", ".join(str(v) for v in valid)
     return ConfigError(f"{option}={value!r} is invalid; valid values: {valid}.")
@@ -53,9 +57,16 @@ class RunDirError(ResnetLabError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) during training, at iteration ``step``; the run resumes from its last
-    checkpoint when the same command runs again."""
+    """A signal (Ctrl-C's SIGINT, SIGTERM, SLURM's pre-emption) ended training at iteration
+    ``step``; ``saved``: the checkpoint of that iteration was written (callbacks/stop.py), so
+    the same command resumes from there. The command exits with ``exit_code``, the shell's
+    128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
 
-    def __init__(self, step: int) -> None:
-        super().__init__(f"interrupted at iteration {step}")
-        self.step = step
+    def __init__(self, step: int, signum: int = signal.SIGINT, saved: bool = False) -> None:
+        where = "saved as its checkpoint" if saved else "resumes from its last checkpoint"
+        super().__init__(f"interrupted at iteration {step} ({signal.Signals(signum).name}; {where})")
+        self.step, self.signum, self.saved = step, int(signum), saved
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -14,7 +14,9 @@ import csv
 import netrc
 import os
 import secrets
+import socket
 import sys
+import threading
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +25,7 @@ from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import CSVLogger, WandbLogger  # wandb is imported when a run starts
 
+from .credentials import looks_secret, masked_override
 from .data.registry import dataset_of
 from .metric_names import (
     ITERATION_SERIES,
@@ -41,7 +44,6 @@ from .models.naming import label
 from .records import MetricsRecord, RunDir
 
 WANDB_ID_FILE = "wandb_run_id"
-_SECRET_WORDS = ("key", "token", "secret", "password")
 
 STEP_KEY = WANDB_STEP  # the iteration, as Lightning's WandbLogger writes it (metric_names.py)
 # The job type of a training run: the dashboards' run sets take these runs only.
@@ -63,6 +65,36 @@ def wandb_logged_in() -> bool:
         return False
 
 
+WANDB_CHECK_S = 3.0  # how long the online check waits for W&B's host before going offline
+
+
+def wandb_url() -> str:
+    return os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+
+
+def unreachable(url: str, timeout: float = WANDB_CHECK_S) -> str | None:
+    """Why ``url``'s host takes no TCP connection within ``timeout`` seconds, or None when it
+    does. The name look-up is inside the bound too (a thread: getaddrinfo has no timeout of its
+    own, and a compute node without DNS makes it hang)."""
+    u = urlparse(url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    result: dict[str, str] = {}
+
+    def connect() -> None:
+        try:
+            socket.create_connection((u.hostname, port), timeout=timeout).close()
+            result["ok"] = ""
+        except OSError as e:
+            result["error"] = e.strerror or str(e) or type(e).__name__
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "ok" in result:
+        return None
+    return result.get("error") or f"no answer within {timeout:g} s"
+
+
 def wandb_mode(setting: str) -> str:
     """``auto``: WANDB_MODE if set, else online when logged in, else offline."""
     if setting != "auto":
@@ -75,13 +107,9 @@ def wandb_mode(setting: str) -> str:
     return "online" if wandb_logged_in() else "offline"
 
 
-def looks_secret(name: Any) -> bool:
-    """Whether a config entry's name looks like a credential's."""
-    return any(w in str(name).lower() for w in _SECRET_WORDS)
-
-
 def without_secrets(obj: Any) -> Any:
-    """Drop any config entry whose name looks like a credential before it leaves the machine."""
+    """Drop any config entry whose name looks like a credential's (credentials.py) before it
+    leaves the machine."""
     if isinstance(obj, Mapping):
         return {k: without_secrets(v) for k, v in obj.items() if not looks_secret(k)}
     if isinstance(obj, list):
@@ -90,13 +118,9 @@ def without_secrets(obj: Any) -> Any:
 
 
 def redacted_argv(argv: list[str]) -> list[str]:
-    """The command line with the value of every override named like a credential hidden: W&B
-    records the command line (sys.argv) in every run's metadata."""
-    out = []
-    for arg in argv:
-        key, sep, _ = arg.partition("=")
-        out.append(f"{key}=<redacted>" if sep and looks_secret(key.rsplit(".", 1)[-1]) else arg)
-    return out
+    """The command line with every credential's value hidden: W&B records the command line
+    (sys.argv) in every run's metadata."""
+    return [masked_override(arg) for arg in argv]
 
 
 def flat_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,6 +164,13 @@ class StudyWandbLogger(WandbLogger):
                  tags: list[str], run_dir: str = ".", resume_step: int | None = None,
                  run_config: Mapping[str, Any] | None = None) -> None:
         self.mode, self.run_dir, self.study = wandb_mode(mode), Path(run_dir), group
+        # decided now, in seconds: W&B's own online start fails after minutes without a network
+        # (a cluster's compute node), with a traceback, and the run marked failed
+        self.offline_because = None
+        if self.mode == "online":
+            why = unreachable(wandb_url())
+            if why:
+                self.mode, self.offline_because = "offline", f"{wandb_url()} cannot be reached: {why}"
         # under a W&B sweep agent the agent names the run (WANDB_RUN_ID); otherwise the id kept
         # in the run directory lets a resumed run continue its W&B run
         self.run_id = None if os.environ.get("WANDB_SWEEP_ID") or self.mode == "disabled" else _wandb_id(self.run_dir)
@@ -157,7 +188,8 @@ class StudyWandbLogger(WandbLogger):
         return self.mode != "disabled"
 
     def describe(self) -> str:
-        return (f"W&B {self.mode} (project {self._project}, group {self.study}"
+        return (f"W&B {self.mode}" + (f" because {self.offline_because}" if self.offline_because else "")
+                + f" (project {self._project}, group {self.study}"
                 + (f", run {self.run_id})" if self.run_id else ")")
                 + (f", sync later with `wandb sync {self.run_dir / 'wandb'}`" if self.mode == "offline" else ""))
 

@@ -24,7 +24,9 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from .config.legacy import upgrade
 from .config.neutral import is_result  # the result-neutral keys, also kept out of sweep job names
+from .credentials import masked
 from .errors import RunDirError
+from .models.families import complete
 
 CONFIG, METRICS, SUMMARY, CHECKPOINTS = "config.yaml", "metrics.csv", "summary.json", "checkpoints"
 
@@ -88,12 +90,17 @@ class RunDir:
 
     def check_config(self, cfg: Mapping) -> None:
         """Refuse to reuse a directory whose run was made with another config (a record of
-        older code is read in today's keys: legacy.py)."""
+        older code is read in today's keys: legacy.py). A run that ended before its first
+        checkpoint (refused at its first evaluation, killed early) trained nothing to keep: the
+        corrected command takes its directory over."""
         old = self.config()
         if old is None:
             return
+        summary = self.summary()
+        if summary is not None and summary.get("status") != "done" and self.last_checkpoint() is None:
+            return
         a = {k: v for k, v in flatten(upgrade(old)).items() if is_result(k)}
-        b = {k: v for k, v in flatten(cfg).items() if is_result(k)}
+        b = {k: v for k, v in flatten(masked(cfg)).items() if is_result(k)}  # as written
         diffs = [k for k in sorted(set(a) | set(b)) if a.get(k, "<unset>") != b.get(k, "<unset>")]
         if diffs:
             shown = "; ".join(f"{k}: {a.get(k, '<unset>')!r} there, {b.get(k, '<unset>')!r} here"
@@ -104,8 +111,37 @@ class RunDir:
                 f"its own directory with run_name=<name> (in a multirun: study=<name>), or delete "
                 f"that directory to start over.")
 
+    def check_checkpoint(self) -> None:
+        """Refuse a directory whose config.yaml no longer says what its checkpoint was trained
+        with (a hand-edited or copied config.yaml): the checkpoint is the truth, and a command
+        matching the edited file would otherwise resume the other net, or report its results as
+        "already done". The model and optim options both hold are compared (a checkpoint of
+        older code lacks the options added since)."""
+        from .checkpoints import load_checkpoint  # torch: only when a run directory is reused
+
+        ckpt, cfg = self.last_checkpoint(), self.config()
+        if ckpt is None or cfg is None:
+            return
+        trained = load_checkpoint(ckpt).get("hyper_parameters") or {}
+        cfg = upgrade(cfg)
+        diffs = []
+        for group in ("model", "optim"):
+            a = flatten(complete(trained[group]) if group == "model" else trained.get(group) or {},
+                        f"{group}.") if isinstance(trained.get(group), Mapping) else {}
+            b = flatten(cfg.get(group) or {}, f"{group}.")
+            diffs += [(k, a[k], b[k]) for k in sorted(set(a) & set(b)) if is_result(k) and a[k] != b[k]]
+        if diffs:
+            shown = "; ".join(f"{k}: {b!r} in config.yaml, {a!r} in the checkpoint" for k, a, b in diffs[:4])
+            more = f" and {len(diffs) - 4} more" if len(diffs) > 4 else ""
+            raise RunDirError(
+                f"{self.path / CONFIG} no longer matches the run's checkpoint ({shown}{more}); the "
+                f"checkpoint is what was trained: restore config.yaml, or delete {self.path} to "
+                f"start over.")
+
     def write_config(self, cfg: Mapping) -> None:
-        atomic_write(self.path / CONFIG, yaml.safe_dump(dict(cfg), sort_keys=False))
+        """The resolved config, credentials masked (credentials.py): a run directory is shared,
+        copied and published with its figures."""
+        atomic_write(self.path / CONFIG, yaml.safe_dump(masked(dict(cfg)), sort_keys=False))
 
     def write_summary(self, summary: Mapping) -> None:
         atomic_write(self.path / SUMMARY, json.dumps(dict(summary), indent=2, default=str) + "\n")

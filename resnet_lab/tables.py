@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -34,16 +35,20 @@ def write_table(
 
     Returns the two paths.
     """
+    from .records import atomic_write  # lightning's Logger there: not for every reader of tables
+
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = stem.with_suffix(".csv"), stem.with_suffix(".md")
-    with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    # whole files or the old ones: two sweeps into one directory both write its table at their end
+    atomic_write(csv_path, buf.getvalue())
     table = markdown_table(rows, columns)
     md = (f"# {title}\n\n" if title else "") + table + "\n" + (f"\n{notes}\n" if notes else "")
-    md_path.write_text(md)
+    atomic_write(md_path, md)
     if echo:
         print((title + "\n" if title else "") + table)
         print(f"saved {csv_path} and {md_path}")

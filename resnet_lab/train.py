@@ -7,6 +7,7 @@ a DDP rank > 0 started by ``ddp.local_processes``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import platform
@@ -22,13 +23,15 @@ import torch
 from lightning.fabric.utilities.rank_zero import _get_rank
 from omegaconf import DictConfig, OmegaConf
 
-from . import ddp, hardware
+from . import ddp, hardware, runlock
 from .callbacks import PeriodicCheckpoint, format_duration
+from .callbacks.stop import StopOnSignal, StopRequested
 from .checkpoints import AtomicCheckpointIO, read_checkpoint_step
 from .config import validate
 from .data.build import build_datamodule
 from .data.registry import dataset_of, logs_top5
-from .errors import ConfigError, Interrupted, RunDirError
+from .disk import disk_error
+from .errors import ConfigError, Interrupted, ResnetLabError, RunDirError
 from .loggers import build_loggers, finish_wandb
 from .metric_names import TEST_ERROR, TEST_TOP5, TRAIN_ERROR, VAL_ERROR, summary_key
 from .models.inspect import count_params
@@ -113,7 +116,8 @@ def build_trainer(c: Mapping[str, Any], run_dir: Path, loggers: list, callbacks:
     from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 
     t = c["trainer"]
-    callbacks = [*callbacks, PeriodicCheckpoint(t["ckpt_every"], t["eval_every"])]
+    callbacks = [*callbacks, PeriodicCheckpoint(t["ckpt_every"], t["eval_every"]),
+                 StopOnSignal(t["eval_every"])]
     try:
         return L.Trainer(
             accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
@@ -150,12 +154,25 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
     run directory's records, prints and starts the other local ranks.
     """
     quiet_lightning()
+    run_dir = Path(run_dir)
+    if _get_rank() not in (None, 0):  # rank 0 holds the directory for all the run's processes
+        return _train(cfg, run_dir, primary=False)
+    try:
+        with runlock.hold(run_dir):  # one writer per run directory, before anything is read there
+            return _train(cfg, run_dir, primary=True)
+    except OSError as e:  # a read-only or full disk before the run's records could say so
+        error = disk_error(run_dir, e)
+        if error is None:
+            raise
+        raise error from e
+
+
+def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str, Any]:
     validate(cfg)
     c = resolved(cfg)
-    run_dir = Path(run_dir)
     rd = RunDir(run_dir)
     label = c["run_name"]
-    primary = _get_rank() in (None, 0)
+    rd.check_checkpoint()  # config.yaml as the checkpoint has it, before anything trusts it
     rd.check_config(c)
     prior = rd.summary()
     if prior and prior.get("status") == "done":
@@ -188,10 +205,16 @@ def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
         rd.update_summary(status="interrupted", steps=e.step, wall_time_s=round(time.time() - started, 1))
         raise
     except BaseException as e:
-        if (rd.summary() or {}).get("status") == "running":
-            rd.update_summary(status="failed", reason=f"{type(e).__name__}: {e}",
-                              wall_time_s=round(time.time() - started, 1))
-        raise
+        error = (disk_error(run_dir, e) if isinstance(e, OSError) else None) or e
+        # the one sentence a user read is the record's reason; a full disk may refuse it too
+        with contextlib.suppress(OSError):
+            if (rd.summary() or {}).get("status") == "running":
+                rd.update_summary(status="failed", reason=str(error) if isinstance(error, ResnetLabError)
+                                  else f"{type(error).__name__}: {error}",
+                                  wall_time_s=round(time.time() - started, 1))
+        if error is e:
+            raise
+        raise error from e
     finally:
         finish_wandb(failed)
 
@@ -227,11 +250,17 @@ def _fit_and_test(c, rd: RunDir, dm, ckpt, loggers, callbacks, where, how, start
                           data_source=dm.source, **numerics.record())
     try:
         trainer.fit(module, datamodule=dm, ckpt_path=ckpt, weights_only=True)
+    except StopRequested as e:  # a signal, its iteration saved (callbacks/stop.py)
+        raise Interrupted(e.step, e.signum, saved=True) from None
     except SystemExit:
-        if trainer.interrupted:  # Lightning ends a Ctrl-C with SystemExit(1) after its clean-up
+        # Lightning ends a KeyboardInterrupt (a second Ctrl-C) with SystemExit(1) after its clean-up
+        if trainer.interrupted:
             raise Interrupted(trainer.global_step) from None
         raise
     trainer.save_checkpoint(str(rd.checkpoint_dir / "last.ckpt"))
+    stop = next(cb for cb in trainer.callbacks if isinstance(cb, StopOnSignal))
+    if stop.signum is not None:  # came as the last iteration ended: saved just now, the test not run
+        raise Interrupted(trainer.global_step, stop.signum, saved=True)
     trainer.test(module, datamodule=dm, verbose=False)
     if not primary:
         return {"status": "done"}

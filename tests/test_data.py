@@ -250,8 +250,12 @@ def test_fashion_mnist_truncated_file_is_a_clear_error(tmp_path):
 
 
 def test_fashion_mnist_missing_says_where(tmp_path):
-    with pytest.raises(DataNotFoundError, match="dataset-fashion-mnist.*IDX files"):
+    with pytest.raises(DataNotFoundError, match="not in data.root=.*none; put the four IDX files .* there, "
+                                                "or leave data.root unset .*dataset-fashion-mnist"):
         load_fashion_mnist(tmp_path / "none", [], download=False)
+    with pytest.raises(DataNotFoundError, match="install Debian's dataset-fashion-mnist .* or put the four IDX"):
+        load_fashion_mnist(tmp_path / "none", [tmp_path / "system"], download=False)
+    assert not (tmp_path / "none").exists()
 
 
 def test_fashion_mnist_channels_3_replicates_the_normalized_gray_images(tmp_path):

@@ -15,22 +15,27 @@ from resnet_lab.compose import compose
 from resnet_lab.records import RunDir, read_metrics
 from resnet_lab.train import train
 
-from .conftest import FAST, FMNIST_DIR, ROOT, needs_fmnist, run_py
+from .conftest import FAST, FMNIST_DIR, ROOT, run_py
 from .test_reliability import last_logged_step, start_run_py, wait_for
 
 TINY = FAST + ["model.depth=8", "responses.enabled=false"]
 
 
-@needs_fmnist
-def test_a_root_that_does_not_hold_the_data_is_not_hidden(tmp_path, capsys):
-    # the system copy is read, and the run says so and records it beside the root it was given
-    summary = train(compose(["data=fashion_mnist", "data.root=/nonexistent", "trainer=debug",
-                             "trainer.max_steps=1", "data.eval_subset=100", "logger=none",
-                             "trainer.progress=none", "model.depth=8", "responses.enabled=false"]),
-                    tmp_path / "run")
-    assert summary["data_source"] == str(FMNIST_DIR)
-    assert f"data {FMNIST_DIR}" in capsys.readouterr().out
-    assert RunDir(tmp_path / "run").config()["data"]["root"] == "/nonexistent"
+def test_a_root_given_is_the_only_place_looked_at(tmp_path):
+    # the system copy is the default only: a root that does not hold the data is one sentence,
+    # whether the system copy is installed or not, and nothing is created there (offline: the
+    # download fails; conftest keeps W&B offline, no test has a network)
+    root = tmp_path / "nonexistent" / "fm"
+    args = ["data=fashion_mnist", "trainer=debug", "logger=none", "model.depth=8"]
+    assert compose(args + [f"data.root={root}"]).data.system_dirs == []
+    assert compose(args).data.system_dirs == [str(FMNIST_DIR)]
+    proc = run_py(args + [f"data.root={root}"], tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = proc.stderr.strip()
+    assert err.startswith(f"error: Fashion-MNIST is not in data.root={root}") and "\n" not in err
+    assert "put the four IDX files" in err and "leave data.root unset" in err and "dataset-fashion-mnist" in err
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "nonexistent").exists()
 
 
 def test_a_run_shorter_than_log_every_logs_its_partial_window(tmp_path):

@@ -57,8 +57,8 @@ def test_a_config_entry_named_like_a_credential_never_reaches_wandb(tmp_path):
                    "+callbacks.mine._target_=tests.test_run.TakesAnything", f"+callbacks.mine.api_token={token}",
                    "+callbacks.mine.colour=blue-0123456789"], tmp_path)
     run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
-    # in the run's own record (the run used it) ...
-    assert yaml.safe_load((run_dir / "config.yaml").read_text())["callbacks"]["mine"]["api_token"] == token
+    # masked in the run's own record (a run directory is shared; credentials.py) ...
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["callbacks"]["mine"]["api_token"] == "<redacted>"
     wandb_files = [p for p in (run_dir / "wandb").rglob("*") if p.is_file()]
     uploaded = b"".join(p.read_bytes() for p in wandb_files)
     # ... but not in what goes to W&B, where its neighbour (not a credential) is
@@ -79,11 +79,13 @@ def test_other_config_in_same_directory_is_refused(tmp_path):
     args = FAST + ["model.depth=8", "trainer.max_steps=10", "logger=none"]
     run_py(args, tmp_path)
     run_dir = tmp_path / "outputs" / "runs" / "synthetic-ResNet-8-s0"
-    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != "run.log"}
+    # run.log: the command's own log; .lock: who holds the directory (runlock.py), not a record
+    logs = {"run.log", ".lock"}
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name not in logs}
     proc = run_py(args + ["optim.lr=0.05"], tmp_path, check=False)
     assert proc.returncode == 2
     assert "optim.lr: 0.1 there, 0.05 here" in proc.stderr and "run_name=" in proc.stderr
-    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != "run.log"}
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name not in logs}
     assert after == before  # nothing of the earlier run was touched
 
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ..data.registry import TEST_MODES, dataset_of, fact
 from ..errors import invalid
+from ..metric_names import ITERATION_SERIES
 from ..models.choices import (
     IMAGENET_STAGES,
     INIT_MODES,
@@ -280,6 +281,11 @@ def check_callbacks(callbacks: Mapping) -> None:
         if cb is not None and not (isinstance(cb, Mapping) and isinstance(cb.get("_target_"), str)):
             raise invalid(f"callbacks.{name}", cb,
                           f"a callback config with a _target_ class, e.g. +callbacks.{name}._target_=pkg.Class")
+        # EarlyStopping, ModelCheckpoint: a metric the module never logs would stop the run at
+        # its first evaluation, after all the work before it
+        if cb is not None and cb.get("monitor") is not None and cb["monitor"] not in ITERATION_SERIES:
+            raise invalid(f"callbacks.{name}.monitor", cb["monitor"],
+                          f"{', '.join(ITERATION_SERIES)} (what the module logs, metric_names.py)")
 
 
 def check_together(c: Mapping) -> None:

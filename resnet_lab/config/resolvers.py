@@ -5,7 +5,9 @@
   (schema.target_schema), so a setting given directly wins;
 - ``${net_label:}``: the legend name of the run's model (``run_name``);
 - ``${dataset:<fact>}``: ``name``, ``num_classes``, ``channels`` or ``image_size`` of the run's
-  data: the data config's own value where it has one, else the data set's (data/registry.py).
+  data: the data config's own value where it has one, else the data set's (data/registry.py);
+- ``${if_default_root:<root>,<default root>,<dir>}``: ``[<dir>]`` (a system copy of a data set)
+  when ``<root>`` is the default one, else ``[]``: a ``data.root`` given is the only place looked at.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ def dataset(key: str, *, _root_: DictConfig) -> Any:
     return dataset_of(data).name if key == "name" else fact(data, key)
 
 
+def if_default_root(root: str, default: str, system_dir: str) -> list[str]:
+    return [system_dir] if root == default else []
+
+
 def register_resolvers() -> None:
-    for name, resolver in (("from_net", from_net), ("net_label", net_label), ("dataset", dataset)):
+    for name, resolver in (("from_net", from_net), ("net_label", net_label), ("dataset", dataset),
+                           ("if_default_root", if_default_root)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)

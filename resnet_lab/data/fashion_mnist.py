@@ -1,5 +1,5 @@
-"""Fashion-MNIST from its IDX files: Debian's dataset-fashion-mnist package, `data.root`, or a
-torchvision download, in that order. Images are zero-padded from 28x28 to 32x32, one channel
+"""Fashion-MNIST from its IDX files: Debian's dataset-fashion-mnist package (``system_dirs``,
+empty when a data.root is given), `data.root`, or a torchvision download into it, in that order. Images are zero-padded from 28x28 to 32x32, one channel
 (``data.channels=3``: the data module repeats it after normalization, ``datamodule.Replicated``)."""
 
 from __future__ import annotations
@@ -70,6 +70,18 @@ def fashion_mnist_dir(root: str | Path, system_dirs=()) -> Path | None:
     return files["train_x"].parent if files else None
 
 
+def _missing(root: Path, system_dirs, why: str) -> str:
+    """Where Fashion-MNIST was looked for and where to put it. Debian's package is offered only
+    where it is looked for: when data.root is not given (conf/data/fashion_mnist.yaml)."""
+    files = f"the four IDX files ({', '.join(FILES.values())}, .gz or not)"
+    package = "Debian's dataset-fashion-mnist (`sudo apt-get install dataset-fashion-mnist`)"
+    if system_dirs:
+        where = " nor ".join(str(d) for d in [*system_dirs, root])
+        return f"Fashion-MNIST is not in {where}{why}; install {package} or put {files} in {root}."
+    return (f"Fashion-MNIST is not in data.root={root}{why}; put {files} there, or leave data.root "
+            f"unset to read {package}.")
+
+
 def load_fashion_mnist(root: str | Path, system_dirs=(), download: bool = True):
     """Return ``(train_x, train_y, test_x, test_y)``: uint8 (N, 1, 32, 32) images, int64 labels."""
     root = Path(root).expanduser().resolve()
@@ -82,16 +94,10 @@ def load_fashion_mnist(root: str | Path, system_dirs=(), download: bool = True):
             FashionMNIST(str(root), train=True, download=True)
             FashionMNIST(str(root), train=False, download=True)
 
-        download_into(root, fetch, (
-            f"Fashion-MNIST is not installed and could not be downloaded ({{reason}}); install "
-            f"Debian's dataset-fashion-mnist (`sudo apt-get install dataset-fashion-mnist`) or put "
-            f"the four IDX files ({', '.join(FILES.values())}, .gz or not) in {root}."))
+        download_into(root, fetch, _missing(root, system_dirs, " and could not be downloaded ({reason})"))
         files = _find(dirs)
     if files is None:
-        raise DataNotFoundError(
-            f"Fashion-MNIST is not in {', '.join(str(d) for d in dirs)}; install Debian's "
-            f"dataset-fashion-mnist or put the four IDX files ({', '.join(FILES.values())}, .gz or "
-            f"not) in {root}.")
+        raise DataNotFoundError(_missing(root, system_dirs, ""))
     arrays = {k: read_idx(p) for k, p in files.items()}
     for split in ("train", "test"):
         x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
