@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+import torch
 from torchvision.datasets import CIFAR10
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One torch thread per worker (-n auto runs one worker per core): two workers with a thread
+    # per core each would fight over the cores. The run.py processes tests start inherit it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 FMNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
