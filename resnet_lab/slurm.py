@@ -24,7 +24,8 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-REQUEUE_SIGNAL = signal.SIGUSR1
+REQUEUE_SIGNAL = signal.SIGUSR1  # one of callbacks/stop.py's STOP_SIGNALS
+PREEMPT_ENV = "SUBMITIT_PREEMPT_SIGNAL"  # submitit's choice of signal (its default: USR2)
 
 
 def under_submitit() -> bool:

@@ -95,8 +95,8 @@ def test_smoke_study_through_slurm_records_like_the_local_launcher(env, tmp_path
     assert list((tmp_path / "slurm" / ".submitit").iterdir())  # really through SLURM
 
 
-LONG = ["experiment=smoke", "net=ResNet-8", *TINY[2:], "trainer.max_steps=200",
-        "trainer.eval_every=50", "trainer.ckpt_every=50", "trainer.log_every=5"]
+LONG = ["experiment=smoke", "net=ResNet-8", *TINY[2:], "trainer.max_steps=120",
+        "trainer.eval_every=40", "trainer.ckpt_every=40", "trainer.log_every=5"]
 
 
 def test_a_job_preempted_by_slurms_signal_requeues_and_resumes_exactly(env, tmp_path):
@@ -104,8 +104,8 @@ def test_a_job_preempted_by_slurms_signal_requeues_and_resumes_exactly(env, tmp_
     sweep = tmp_path / "slurm"
     proc = start([*LONG, *SLURM, f"hydra.sweep.dir={sweep}"], tmp_path)
 
-    def past_first_checkpoint():  # iteration 50 saved, the run on its way to 200
-        return any(s >= 55 for d in sweep.glob("*/metrics.csv")
+    def past_first_checkpoint():  # iteration 40 saved, the run on its way to 120
+        return any(s >= 45 for d in sweep.glob("*/metrics.csv")
                    for rows in read_metrics(d.parent).values() for s, _ in rows)
 
     until(past_first_checkpoint, proc, "the job's first checkpoint")

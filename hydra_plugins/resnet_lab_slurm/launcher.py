@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from hydra.core.utils import JobReturn, JobStatus
 
-from resnet_lab.slurm import record_lost_job, run_dir_of
+from resnet_lab.slurm import PREEMPT_ENV, REQUEUE_SIGNAL, record_lost_job, run_dir_of
 
 try:  # the `slurm` extra; without it Hydra's plugin scan must not warn on every command
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher as _Submitit
@@ -32,6 +32,12 @@ if _Submitit is not None:
             # the jobs import the code this command runs (sbatch passes the environment on)
             os.environ["PYTHONPATH"] = os.pathsep.join(
                 filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
+            # the pre-emption signal is the one StopOnSignal saves on (SIGUSR1), not submitit's
+            # default SIGUSR2: `--signal=USR1@signal_delay_s`, and the jobs' submitit handles USR1
+            os.environ[PREEMPT_ENV] = REQUEUE_SIGNAL.name[3:]
+            from submitit.slurm.slurm import SlurmJobEnvironment
+
+            SlurmJobEnvironment.USR_SIG = os.environ[PREEMPT_ENV]
             jobs_holder: list = []
             real_map_array = submitit.AutoExecutor.map_array
 
