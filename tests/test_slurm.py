@@ -126,7 +126,7 @@ def test_a_job_preempted_by_slurms_signal_requeues_and_resumes_exactly(env, tmp_
 def test_a_failed_and_a_cancelled_job_are_named_while_the_others_finish(env, tmp_path):
     sweep = tmp_path / "sweep"
     # model.depth=21 is refused (a failed job); of 8 and 14, the later job is cancelled
-    args = ["-m", *TINY, "trainer.max_steps=300", "trainer.eval_every=50", "trainer.ckpt_every=50",
+    args = ["-m", *TINY, "trainer.max_steps=150", "trainer.eval_every=50", "trainer.ckpt_every=50",
             "model.depth=8,21,14", *SLURM, f"hydra.sweep.dir={sweep}"]
     proc = start(args, tmp_path)
     until(lambda: any(sweep.glob("*/metrics.csv")), proc, "a job to train")
