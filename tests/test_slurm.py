@@ -141,3 +141,19 @@ def test_a_failed_and_a_cancelled_job_are_named_while_the_others_finish(env, tmp
     states = sorted(s["status"] for s in jobs_of(sweep).values())
     assert states == ["cancelled", "done", "failed"], json.dumps(jobs_of(sweep))
     assert "cancelled" in (sweep / "sweep_summary.csv").read_text()
+
+
+def test_two_task_ddp_job_gives_the_local_ddp_runs_curves(env, tmp_path):
+    # one SLURM job of 2 tasks (srun starts both ranks; Lightning's SLURM environment joins them,
+    # gloo on the CPU) against the 2 processes resnet_lab starts itself
+    args = ["-m", *TINY, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+            "trainer.max_steps=30", "trainer.eval_every=15", "trainer.ckpt_every=15",
+            "trainer.log_every=5", "data.batch_size=64", "data.train_size=512", "seed=0"]
+    run_py([*args, f"hydra.sweep.dir={tmp_path / 'local'}"], tmp_path, timeout=600)
+    run_py([*args, *SLURM, "hydra.launcher.tasks_per_node=2", f"hydra.sweep.dir={tmp_path / 'slurm'}"],
+           tmp_path, timeout=600)
+    (local,) = jobs_of(tmp_path / "local").keys()
+    ours = tmp_path / "slurm" / local
+    assert RunDir(ours).summary()["status"] == "done" and RunDir(ours).summary()["world_size"] == 2
+    assert len(list((tmp_path / "slurm" / ".submitit").glob("*/*_result.pkl"))) == 2  # two tasks
+    assert (ours / "metrics.csv").read_text() == (tmp_path / "local" / local / "metrics.csv").read_text()
