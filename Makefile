@@ -37,6 +37,17 @@ fashion-mnist:  ## install Debian's dataset-fashion-mnist when missing (needs ro
 test: install  ## run the default test suite (installs first when needed)
 	$(PY) -m pytest
 
+# A one-node SLURM cluster on this machine (Debian packages, no systemd): scripts/local_slurm.sh
+.PHONY: slurm-up slurm-down test-slurm
+slurm-up:  ## start a local one-node SLURM (installs it as root when missing); SLURM_CONF it prints
+	scripts/local_slurm.sh up
+
+slurm-down:  ## stop the local SLURM's daemons (exactly those slurm-up started)
+	scripts/local_slurm.sh down
+
+test-slurm: install  ## the `slurm` tests: studies, pre-emption and requeue through the local SLURM
+	$(PY) -m pytest -m slurm tests/test_slurm.py
+
 test-slow: install  ## the slow checks too (real training, DDP, kill-and-resume)
 	$(PY) -m pytest -m "slow or not slow"
 

@@ -107,7 +107,10 @@ def _run_job(cfg: DictConfig, run_dir: Path, hc) -> dict[str, Any]:
         RunDir(run_dir).touch_summary()  # this command saw it (see SweepSummary), retrained or not
         return summary
     except Interrupted as e:
+        from .slurm import requeue_after_stop
+
         print(f"\n{e}; run the same command to resume.", file=sys.stderr, flush=True)
+        requeue_after_stop(e.signum if e.saved else None)  # SLURM's pre-emption: requeued, resumes
         sys.exit(e.exit_code)  # the shell's status for a command ended by that signal
     except RunDirBusy as e:  # another process's run: its directory and records are left alone
         if not multirun:
