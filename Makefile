@@ -46,7 +46,7 @@ slurm-down:  ## stop the local SLURM's daemons (exactly those slurm-up started)
 	scripts/local_slurm.sh down
 
 test-slurm: install  ## the `slurm` tests: studies, pre-emption and requeue through the local SLURM
-	$(PY) -m pytest -m slurm tests/test_slurm.py
+	$(PY) -m pytest -m slurm -n 0 tests/test_slurm.py  # one cluster, one job queue: not in parallel
 
 test-slow: install  ## the slow checks too (real training, DDP, kill-and-resume)
 	$(PY) -m pytest -m "slow or not slow"
