@@ -156,28 +156,35 @@ def _paper_recipe(group: Sequence[Run], reported: paper.Reported) -> str:
     return f"differs in {differ[0]}" + (f" and {len(differ) - 1} more" if len(differ) > 1 else "")
 
 
+def _by_net(runs: Sequence[Run]) -> list[tuple[Run, list[Run]]]:
+    """The runs grouped by net (and data set and recipe: ``Run.key``), each with its first."""
+    groups: dict[tuple, list[Run]] = defaultdict(list)
+    for r in runs:
+        groups[r.key].append(r)
+    return [(group[0], group) for _, group in sorted(groups.items())]
+
+
+def _test_errors(group: Sequence[Run]) -> dict:
+    """A net's final test errors over its finished seeds: how many, mean ± sample std, best."""
+    errors = [e for e in (x.final(TEST_ERROR) for x in group if x.status == "done") if e is not None]
+    mean = statistics.fmean(errors) if errors else None
+    std = statistics.stdev(errors) if len(errors) > 1 else None
+    return dict(runs=len(errors), unfinished=len(group) - len(errors),
+                test_error=(f"{mean:.2f} ± {std:.2f}" if std is not None
+                            else f"{mean:.2f}" if mean is not None else ""),
+                mean=r2(mean), std=r2(std), best=r2(min(errors, default=None)))
+
+
 def beyond_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     """One row per net (pre-activation, wide, ResNeXt, and the original ResNets the papers
     compare them with): test error over its finished seeds beside the paper's on CIFAR-10
     (``paper.BEYOND``, with the source and whether the recipe is the one behind it)."""
-    groups: dict[tuple, list[Run]] = defaultdict(list)
-    for r in runs:
-        groups[r.key].append(r)
     rows = []
-    for _, group in sorted(groups.items()):
-        r = group[0]
-        errors = [e for e in (x.final(TEST_ERROR) for x in group if x.status == "done")
-                  if e is not None]
-        mean = statistics.fmean(errors) if errors else None
-        std = statistics.stdev(errors) if len(errors) > 1 else None
+    for r, group in _by_net(runs):
         reported = paper.BEYOND.get(r.net) if r.data == "cifar10" else None
         rows.append(dict(
             data=r.data, net=r.net, params=params(r), weights_M=round(weights(r) / 1e6, 2),
-            paper_params_M=reported.params_m if reported else None,
-            runs=len(errors), unfinished=len(group) - len(errors),
-            test_error=(f"{mean:.2f} ± {std:.2f}" if std is not None
-                        else f"{mean:.2f}" if mean is not None else ""),
-            mean=r2(mean), std=r2(std), best=r2(min(errors, default=None)),
+            paper_params_M=reported.params_m if reported else None, **_test_errors(group),
             paper_test_error=reported.error if reported else None,
             paper_recipe=_paper_recipe(group, reported) if reported and reported.error else None,
             paper_source=reported.source if reported else None))
@@ -194,25 +201,15 @@ def remedies_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     remedy, test and training error over its finished seeds, its wall time per run (stochastic
     depth saves time: its dropped branches are not computed), beside the papers' numbers on
     CIFAR-10 (``paper.REMEDIES``, with the source and its recipe)."""
-    groups: dict[tuple, list[Run]] = defaultdict(list)
-    for r in runs:
-        groups[r.key].append(r)
     rows = []
-    for _, group in sorted(groups.items()):
-        r = group[0]
+    for r, group in _by_net(runs):
         done = [x for x in group if x.status == "done"]
-        errors = [e for e in (x.final(TEST_ERROR) for x in done) if e is not None]
         train = [e for e in (x.final(TRAIN_ERROR) for x in done) if e is not None]
         times = [x.summary["wall_time_s"] for x in done if x.summary.get("wall_time_s") is not None]
-        mean = statistics.fmean(errors) if errors else None
-        std = statistics.stdev(errors) if len(errors) > 1 else None
         reported = paper.REMEDIES.get(r.net) if r.data == "cifar10" else None
         rows.append(dict(
             data=r.data, net=r.net, remedy=remedy(r.model) or "none (BN, He init)", depth=r.depth,
-            params=params(r), runs=len(errors), unfinished=len(group) - len(errors),
-            test_error=(f"{mean:.2f} ± {std:.2f}" if std is not None
-                        else f"{mean:.2f}" if mean is not None else ""),
-            mean=r2(mean), std=r2(std), best=r2(min(errors, default=None)),
+            params=params(r), **_test_errors(group),
             train_error=r2(statistics.fmean(train)) if train else None,
             wall_time_min=round(statistics.fmean(times) / 60, 1) if times else None,
             paper_test_error=reported.error if reported else None,
