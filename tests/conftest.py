@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 import torch
+from PIL import Image
 from torchvision.datasets import CIFAR10
 
 if os.environ.get("PYTEST_XDIST_WORKER"):

@@ -54,6 +54,7 @@ def test_progress_is_shown_whatever_eval_every_and_log_every_are(tmp_path, capsy
     assert len(lines) == 6 and "it 6/6 (100%)" in lines[-1] and "left" in lines[-1]
 
 
+@pytest.mark.slow  # a minute or more of real training: make test-slow
 def test_ctrl_c_says_how_to_resume_records_interrupted_and_exits_130(tmp_path):
     args = TINY + ["logger=none", "trainer.max_steps=200", "trainer.eval_every=10", "trainer.ckpt_every=10",
                    "trainer.log_every=5"]

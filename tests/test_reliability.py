@@ -56,6 +56,7 @@ def weights(run_dir: Path) -> dict:
     return load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["state_dict"]
 
 
+@pytest.mark.slow  # a minute or more of real training: make test-slow
 def test_sigkilled_run_resumes_to_the_same_result(tmp_path):
     (tmp_path / "ref").mkdir()
     run_py(RESUME, tmp_path / "ref")
@@ -95,6 +96,7 @@ train(compose(sys.argv[3:]), sys.argv[1])
 """
 
 
+@pytest.mark.slow  # a minute or more of real training: make test-slow
 def test_kill_during_checkpointing_never_leaves_a_broken_checkpoint(tmp_path):
     args = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=40", "trainer.ckpt_every=10",
                    "trainer.eval_every=10", "trainer.log_every=5", "responses.enabled=false"]
@@ -234,6 +236,7 @@ def test_slurm_and_parallel_launchers_compose():
     assert cfg.hydra.launcher.partition == "gpu" and cfg.hydra.launcher.gpus_per_node == 1
 
 
+@pytest.mark.slow  # a minute or more of real training: make test-slow
 def test_parallel_launcher_runs_jobs_and_summarises(tmp_path):
     proc = run_py(["-m", "hydra/launcher=local_parallel"] + FAST +
                   ["logger=none", "trainer.max_steps=10", "model.depth=8,14"], tmp_path)
@@ -243,6 +246,7 @@ def test_parallel_launcher_runs_jobs_and_summarises(tmp_path):
     assert not list(sweep.glob(".jobs-*"))
 
 
+@pytest.mark.slow  # a minute or more of real training: make test-slow
 def test_ddp_on_cpu_with_two_processes(tmp_path):
     args = FAST + ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "model.depth=8",
                    "logger=none", "trainer.max_steps=60", "trainer.eval_every=30",
