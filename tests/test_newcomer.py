@@ -142,6 +142,7 @@ def test_resumable_order_continues_the_uninterrupted_stream():
     assert [x for b in range(4) for r in (0, 1) for x in halves[r][2 * b: 2 * b + 2]] == whole[:16]
 
 
+@pytest.mark.slow  # a minute or more of real training: make test-slow
 def test_a_resumed_imagefolder_run_sees_the_same_batches(tmp_path, monkeypatch):
     from .conftest import image_folder
 

@@ -199,6 +199,7 @@ def test_malicious_checkpoint_is_refused_without_running_it(tmp_path):
         load_checkpoint(tmp_path / "garbage.ckpt")
 
 
+@pytest.mark.slow  # a minute or more of real training: make test-slow
 def test_run_py_refuses_a_tampered_checkpoint(tmp_path):
     marker = tmp_path / "pwned"
     _malicious_checkpoint(tmp_path / "evil.ckpt", marker)
