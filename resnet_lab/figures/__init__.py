@@ -3,6 +3,8 @@ table (switches), drawn from run records, a sweep directory on disk or a W&B gro
 ``python -m resnet_lab.figures`` (see ``cli``).
 
     runs      the Run record, from disk (load_sweep) or W&B (load_wandb); one run per net (pick)
+    seeds     a net's seeds as one line and min-max band (averaged, band) and one table cell
+              (stats: n, mean, sample std, best; "best (mean ± std)")
     recipes   a run's recipe; duplicates across sources; mixed recipes refused; the paper's recipes
     curves    drawing: error against iterations, layer responses, axes helpers
     tables    Table 6 and Table 3 rows, the parameter count of a run
@@ -15,7 +17,8 @@ table (switches), drawn from run records, a sweep directory on disk or a W&B gro
 
 Unfinished runs (failed, running, interrupted) are drawn as far as they logged, marked in the
 legend and named in the caption; the choices the paper leaves open are stated in the modules
-that make them (``outputs``: which run is a net's curve; ``curves``: x unit and y range).
+that make them (``seeds``: a net's line over its seeds, the iterations it averages, its band;
+``outputs``: which runs a figure draws; ``curves``: x unit and y range).
 """
 
 from .captions import caption, run_rows
@@ -23,12 +26,14 @@ from .cli import main
 from .curves import draw_curves, draw_responses, moving_average, x_label, x_unit, y_range
 from .outputs import ON_REQUEST, OUTPUTS, Output, draw, output, render, select
 from .runs import SERIES, FiguresError, Run, load_sweep, load_wandb, pick
+from .seeds import Band, Stats, averaged, band, by_net, stats
 from .switches import early_peak, find_switches, switch_rows
 from .tables import params, shortcut_rows, table6_rows
 
 __all__ = [
-    "ON_REQUEST", "OUTPUTS", "SERIES", "FiguresError", "Output", "Run", "caption", "draw",
-    "draw_curves", "draw_responses", "early_peak", "find_switches", "load_sweep", "load_wandb",
-    "main", "moving_average", "output", "params", "pick", "render", "run_rows", "select",
-    "shortcut_rows", "switch_rows", "table6_rows", "x_label", "x_unit", "y_range",
+    "ON_REQUEST", "OUTPUTS", "SERIES", "Band", "FiguresError", "Output", "Run", "Stats",
+    "averaged", "band", "by_net", "caption", "draw", "draw_curves", "draw_responses",
+    "early_peak", "find_switches", "load_sweep", "load_wandb", "main", "moving_average",
+    "output", "params", "pick", "render", "run_rows", "select", "shortcut_rows", "stats",
+    "switch_rows", "table6_rows", "x_label", "x_unit", "y_range",
 ]

@@ -28,6 +28,7 @@ from .recipes import check_recipes
 from .runs import FiguresError, Run, pick
 from .switches import LOSS, switch_lines, switch_rows
 from .tables import (
+    TEST_ERROR_COLUMNS,
     beyond_rows,
     remedies_rows,
     shortcut_rows,
@@ -124,10 +125,10 @@ OUTPUTS = {
         table=table6_rows, sections=(Section("Warm-up", warmup_lines),),
         paper=PaperTable("Table 6", paper.CIFAR10_RECIPE,
                          "CIFAR-10, trained on all 50k training images with the paper's recipe"),
-        about="Final test error (%) of the CIFAR-family nets: runs = finished seeds, mean ± "
-              "sample std over them, best = lowest. Where the data set and recipe are the "
-              "paper's, paper_test_error is Table 6's (for ResNet-110 its best of 5 runs, "
-              "paper_mean_std their mean ± std) and paper_params_M its parameters in millions.",
+        about="Final test error (%) of the CIFAR-family nets: " + TEST_ERROR_COLUMNS + ". Where "
+              "the data set and recipe are the paper's, paper_test_error is Table 6's (for "
+              "ResNet-110 its best of 5 runs, paper_mean_std their mean ± std) and "
+              "paper_params_M its parameters in millions.",
         needs="CIFAR-family net", expected=tuple(f"ResNet-{d}" for d in paper.CIFAR_DEPTHS)),
     "shortcuts": Output(
         "Table 3: shortcut options of the ImageNet-family nets", keep=_imagenet, usable=_always,
@@ -223,11 +224,11 @@ OUTPUTS.update({
         usable=_always,
         table=beyond_rows,
         about="Final test error (%) of the follow-ups' nets and of the original ResNets they are "
-              "compared with: runs = finished seeds, mean ± sample std over them, best = lowest. "
-              "On CIFAR-10 the papers' numbers stand beside ours (paper.BEYOND, with their "
-              "sources); paper_recipe says whether our runs used the recipe behind the paper's "
-              "number. weights_M: the conv and fc weights in millions, what the 2016-17 papers' "
-              "parameter counts match (params: all parameters, BN's too).",
+              "compared with: " + TEST_ERROR_COLUMNS + ". On CIFAR-10 the papers' numbers stand "
+              "beside ours (paper.BEYOND, with their sources); paper_recipe says whether our "
+              "runs used the recipe behind the paper's number. weights_M: the conv and fc "
+              "weights in millions, what the 2016-17 papers' parameter counts match (params: all "
+              "parameters, BN's too).",
         needs="pre-activation, wide or grouped CIFAR-family net",
         expected=(*PREACT_NETS, *WIDE_NETS)),
 })
@@ -264,8 +265,8 @@ OUTPUTS.update({
     "remedies_table": Output(
         "Remedies for depth: test error and training time beside their papers'", keep=_remedies,
         usable=_always, anchor=_remedy, table=remedies_rows,
-        about="Final test error (%) of each net over its finished seeds (mean ± sample std, best "
-              "= lowest), its final training error (mean over seeds) and its wall time per run "
+        about="Final test error (%) of each net over its finished seeds (" + TEST_ERROR_COLUMNS
+              + "), its final training error (mean over seeds) and its wall time per run "
               "(minutes: stochastic depth's dropped branches are not computed). On CIFAR-10 the "
               "papers' numbers stand beside ours (paper.REMEDIES, with their sources; their "
               "recipes are their own, said in paper_source).",

@@ -1,10 +1,10 @@
-"""The paper's tables from run records: Table 6 (test error per depth of the CIFAR nets, mean ±
-std over seeds) and Table 3 (shortcut options of the ImageNet nets), with the paper's numbers
-beside a row only where its data set and recipe are the paper's (``paper.*_RECIPE``)."""
+"""The paper's tables from run records: Table 6 (test error per depth of the CIFAR nets: the
+best seed, then mean ± std over seeds, ``seeds.Stats.text``) and Table 3 (shortcut options of
+the ImageNet nets), with the paper's numbers beside a row only where its data set and recipe
+are the paper's (``paper.*_RECIPE``)."""
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cache
@@ -17,6 +17,7 @@ from ..models.naming import remedy
 from ..schedule import warmup_enabled
 from .recipes import paper_mismatches
 from .runs import Run
+from .seeds import by_net, stats
 
 
 def r2(v: float | None) -> float | None:
@@ -44,7 +45,7 @@ def paper_ok(group: Sequence[Run], paper_recipe: dict) -> bool:
 
 
 def table6_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
-    """One row per CIFAR net: test error over its finished seeds (sample std), the paper's
+    """One row per CIFAR net: test error over its finished seeds (``_test_errors``), the paper's
     columns beside it where the data set and recipe are the paper's (``paper.CIFAR10_RECIPE``;
     residual option-A nets; plain nets follow without paper numbers). Without any such row the
     table has no paper columns."""
@@ -54,19 +55,12 @@ def table6_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     rows = []
     for _, group in sorted(groups.items()):
         r = group[0]
-        finals = [x.final(TEST_ERROR) for x in group if x.status == "done"]
-        errors = [e for e in finals if e is not None]
-        mean = statistics.fmean(errors) if errors else None
-        std = statistics.stdev(errors) if len(errors) > 1 else None
         is_paper = r.residual and r.shortcut == "A" and paper_ok(group, paper.CIFAR10_RECIPE)
         paper_ms = paper.TABLE6_RESNET110_MEAN_STD if is_paper and r.depth == 110 else None
         rows.append(dict(
             data=r.data, net=r.net, depth=r.depth, params=params(r),
             paper_params_M=paper.CIFAR_PARAMS_M.get(r.depth) if is_paper else None,
-            runs=len(errors), unfinished=len(group) - len(errors),
-            test_error=(f"{mean:.2f} ± {std:.2f}" if std is not None
-                        else f"{mean:.2f}" if mean is not None else ""),
-            mean=r2(mean), std=r2(std), best=r2(min(errors, default=None)),
+            **_test_errors(group),
             paper_test_error=paper.TABLE6_TEST_ERROR.get(r.depth) if is_paper else None,
             paper_mean_std=f"{paper_ms[0]} ± {paper_ms[1]}" if paper_ms else None))
     columns = ["net", "depth", "params", "paper_params_M", "runs", "unfinished", "test_error",
@@ -157,22 +151,23 @@ def _paper_recipe(group: Sequence[Run], reported: paper.Reported) -> str:
 
 
 def _by_net(runs: Sequence[Run]) -> list[tuple[Run, list[Run]]]:
-    """The runs grouped by net (and data set and recipe: ``Run.key``), each with its first."""
-    groups: dict[tuple, list[Run]] = defaultdict(list)
-    for r in runs:
-        groups[r.key].append(r)
-    return [(group[0], group) for _, group in sorted(groups.items())]
+    """The runs grouped by net (``seeds.by_net``), each with its first."""
+    return [(group[0], group) for group in by_net(runs)]
+
+
+# what the columns of _test_errors hold, for the outputs' captions
+TEST_ERROR_COLUMNS = ("runs = finished seeds; test_error = the best (lowest) of them, then their "
+                      "mean ± sample std in brackets, as the paper's Table 6 gives ResNet-110's "
+                      "\"6.43 (6.61 ± 0.16)\" (one seed: its error); mean, std and best: the same "
+                      "as numbers")
 
 
 def _test_errors(group: Sequence[Run]) -> dict:
-    """A net's final test errors over its finished seeds: how many, mean ± sample std, best."""
-    errors = [e for e in (x.final(TEST_ERROR) for x in group if x.status == "done") if e is not None]
-    mean = statistics.fmean(errors) if errors else None
-    std = statistics.stdev(errors) if len(errors) > 1 else None
-    return dict(runs=len(errors), unfinished=len(group) - len(errors),
-                test_error=(f"{mean:.2f} ± {std:.2f}" if std is not None
-                            else f"{mean:.2f}" if mean is not None else ""),
-                mean=r2(mean), std=r2(std), best=r2(min(errors, default=None)))
+    """A net's final test errors over its finished seeds (``seeds.stats``): how many, best (mean
+    ± sample std) as text, and each as a number."""
+    s = stats(x.final(TEST_ERROR) for x in group if x.status == "done")
+    return dict(runs=s.n, unfinished=len(group) - s.n, test_error=s.text,
+                mean=r2(s.mean), std=r2(s.std), best=r2(s.best))
 
 
 def beyond_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
@@ -204,14 +199,14 @@ def remedies_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     rows = []
     for r, group in _by_net(runs):
         done = [x for x in group if x.status == "done"]
-        train = [e for e in (x.final(TRAIN_ERROR) for x in done) if e is not None]
-        times = [x.summary["wall_time_s"] for x in done if x.summary.get("wall_time_s") is not None]
+        train = stats(x.final(TRAIN_ERROR) for x in done).mean
+        time_s = stats(x.summary.get("wall_time_s") for x in done).mean
         reported = paper.REMEDIES.get(r.net) if r.data == "cifar10" else None
         rows.append(dict(
             data=r.data, net=r.net, remedy=remedy(r.model) or "none (BN, He init)", depth=r.depth,
             params=params(r), **_test_errors(group),
-            train_error=r2(statistics.fmean(train)) if train else None,
-            wall_time_min=round(statistics.fmean(times) / 60, 1) if times else None,
+            train_error=r2(train),
+            wall_time_min=round(time_s / 60, 1) if time_s is not None else None,
             paper_test_error=reported.error if reported else None,
             paper_source=reported.source if reported else None))
     columns = ["net", "remedy", "params", "runs", "unfinished", "test_error", "mean", "std", "best",
