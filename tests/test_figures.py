@@ -194,11 +194,23 @@ def test_figure6_empty_panel_says_so(runs):
     assert "no runs" in fig.axes[2].texts[0].get_text()
 
 
-def test_figure6_seed_zero_is_drawn(runs):
+def test_figure6_a_net_is_the_mean_of_its_finished_seeds_in_a_min_max_band(runs):
     fig = draw("figure6", runs)
-    test = panel_lines(fig.axes[1])["ResNet-20:test/error"]
-    seed0 = next(r for r in runs if r.net == "ResNet-20" and r.seed == 0)
-    assert list(test.get_ydata()) == [v for _, v in seed0.metrics["test/error"]]
+    mid = fig.axes[1]
+    test = panel_lines(mid)["ResNet-20:test/error"]
+    seeds = [[v for _, v in r.metrics["test/error"]] for r in runs if r.net == "ResNet-20"]
+    assert len(seeds) == 3
+    at_each_step = list(zip(*seeds, strict=True))  # finished seeds: the same iterations
+    assert list(test.get_ydata()) == pytest.approx([statistics.fmean(v) for v in at_each_step])
+    (band,) = [c for c in mid.collections if c.get_gid() == "ResNet-20:test/error:band"]
+    corners = band.get_paths()[0].vertices[:, 1]
+    assert min(corners) == pytest.approx(min(map(min, at_each_step)))
+    assert max(corners) == pytest.approx(max(map(max, at_each_step)))
+    # ResNet-56: seed 0 finished, seed 1 still running: the finished seed alone, no band
+    seed0 = next(r for r in runs if r.net == "ResNet-56" and r.seed == 0)
+    r56 = panel_lines(mid)["ResNet-56:test/error"]
+    assert list(r56.get_ydata()) == [v for _, v in seed0.metrics["test/error"]]
+    assert not [c for c in mid.collections if str(c.get_gid()).startswith("ResNet-56")]
 
 
 def test_mixed_data_sets_are_named_in_the_legend(runs):

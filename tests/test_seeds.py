@@ -14,15 +14,45 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 
 from resnet_lab import figures  # noqa: E402
-from resnet_lab.figures import Run, averaged, band, by_net, load_sweep, main, stats  # noqa: E402
+from resnet_lab.figures import (  # noqa: E402
+    Run,
+    averaged,
+    band,
+    by_net,
+    draw,
+    load_sweep,
+    main,
+    stats,
+)
 
-from .test_figures import write_run  # noqa: E402
+from .test_figures import legend_labels, panel_lines, write_run  # noqa: E402
 
 
 def run(depth: int, seed: int, status: str = "done") -> Run:
     """A run record in memory: seed ``seed`` of the CIFAR plain net of ``depth`` layers."""
     return Run({"model": {"family": "cifar", "depth": depth, "residual": False}, "seed": seed},
                {"status": status}, {}, source=f"plain-{depth} seed {seed}")
+
+
+def write_points(run_dir, points: dict[str, list[tuple[int, float]]]) -> None:
+    """Replace a run directory's curves with ``points`` (metric -> [(step, value)])."""
+    with open(run_dir / "metrics.csv", "w") as f:
+        f.write("step,metric,value\n")
+        for m, pts in points.items():
+            f.writelines(f"{s},{m},{v}\n" for s, v in pts)
+
+
+def bands(ax, gid_start: str) -> list:
+    return [c for c in ax.collections if str(c.get_gid()).startswith(gid_start)]
+
+
+def y_span(collection) -> tuple[float, float]:
+    ys = [y for path in collection.get_paths() for y in path.vertices[:, 1]]
+    return min(ys), max(ys)
+
+
+def footer(fig) -> str:
+    return next(t.get_text() for t in fig.texts if t.get_gid() == "footer")
 
 
 # ---------------------------------------------------------------- the statistics
@@ -77,6 +107,114 @@ def test_averaged_takes_finished_seeds_else_the_unfinished_ones():
     assert [(r.depth, r.seed, r.status) for r in chosen] == [
         (20, 1, "done"), (20, 2, "done"), (56, 0, "running"), (56, 1, "failed")]
     assert [[r.seed for r in g] for g in by_net(runs)] == [[0, 1, 2], [0, 1]]
+
+
+# ---------------------------------------------------------------- figures over seeds
+
+
+@pytest.fixture
+def unequal(tmp_path):
+    """plain-20 with three finished seeds, plain-56 with one; curves made by hand."""
+    root = tmp_path / "unequal"
+    for seed, (train, test) in enumerate((([30, 20, 10], [35, 25, 15]),
+                                          ([40, 30, 20], [45, 35, 25]),
+                                          ([50, 40, 30], [55, 45, 36]))):
+        d = write_run(root, depth=20, residual=False, seed=seed, test=test[-1])
+        write_points(d, {"train/error": list(zip((100, 200, 300), train, strict=True)),
+                         "test/error": list(zip((100, 200, 300), test, strict=True))})
+    d = write_run(root, depth=56, residual=False, test=40.0)
+    write_points(d, {"train/error": [(100, 60.0), (200, 50.0), (300, 45.0)],
+                     "test/error": [(100, 62.0), (200, 52.0), (300, 40.0)]})
+    return root
+
+
+def test_unequal_seeds_are_drawn_as_means_with_bands_and_captioned(unequal, tmp_path):
+    runs = load_sweep(unequal)
+    fig = draw("figure1", runs)
+    train_ax, test_ax = fig.axes
+    assert legend_labels(test_ax) == ["plain-20", "plain-56"]  # the paper's names
+    line = panel_lines(test_ax)["plain-20:test/error"]
+    assert list(line.get_ydata()) == pytest.approx([45.0, 35.0, 76 / 3])  # (15+25+36)/3
+    assert list(panel_lines(train_ax)["plain-20:train/error"].get_ydata()) == [40.0, 30.0, 20.0]
+    (b,) = bands(test_ax, "plain-20:test/error")
+    assert y_span(b) == (15.0, 55.0)  # the lowest and highest seed over the whole band
+    assert not bands(test_ax, "plain-56")  # one seed: that run, no band
+    assert list(panel_lines(test_ax)["plain-56:test/error"].get_ydata()) == [62.0, 52.0, 40.0]
+    assert "plain-20: 3, plain-56: 1" in footer(fig) and "minimum to maximum" in footer(fig)
+    out = tmp_path / "figs"
+    assert main(["figure1", "--sweep", str(unequal), "--out", str(out), "--format", "png"]) == 0
+    assert (out / "figure1.png").stat().st_size > 10_000
+    cap = (out / "figure1.md").read_text()
+    assert "Seeds per net: plain-20: 3, plain-56: 1." in cap
+    assert "shaded band spans the seeds' minimum to maximum" in cap
+    assert "at the iterations all of them logged" in cap
+    used = [row.split("|")[1].strip() for row in cap.splitlines() if "| yes " in row]
+    assert used == ["plain-20", "plain-20", "plain-20", "plain-56"]  # every averaged seed
+
+
+def test_a_single_seed_sweep_draws_each_run_without_a_band(tmp_path):
+    root = tmp_path / "single"
+    for depth in (20, 56):
+        write_run(root, depth=depth, residual=False, test=depth / 4)
+    runs = load_sweep(root)
+    fig = draw("figure1", runs)
+    for ax in fig.axes:
+        assert not ax.collections  # no bands, no range bars
+    for r in runs:
+        line = panel_lines(fig.axes[1])[f"{r.net}:test/error"]
+        assert list(line.get_ydata()) == [v for _, v in r.metrics["test/error"]]
+    assert "lines: mean" not in footer(fig)
+    out = tmp_path / "figs"
+    assert main(["figure1", "--sweep", str(root), "--out", str(out), "--format", "png"]) == 0
+    cap = (out / "figure1.md").read_text()
+    assert "Curves: one run per net (one seed each, so no bands)" in cap
+    assert "Seeds per net" not in cap
+
+
+def test_unfinished_seeds_are_averaged_only_where_none_finished_as_far_as_all_got(tmp_path):
+    root = tmp_path / "s"
+    d = write_run(root, depth=56, residual=False, status="failed", reason="killed")
+    write_points(d, {"train/error": [(100, 70.0), (200, 60.0)], "test/error": [(100, 72.0)]})
+    d = write_run(root, depth=56, residual=False, seed=1, status="running")
+    write_points(d, {"train/error": [(100, 50.0), (200, 40.0), (300, 30.0)],
+                     "test/error": [(100, 52.0), (200, 42.0)]})
+    fig = draw("figure1", load_sweep(root))
+    train_ax, test_ax = fig.axes
+    assert legend_labels(test_ax) == ["plain-56 (failed, running)"]
+    train = panel_lines(train_ax)["plain-56:train/error"]
+    assert list(train.get_xdata()) == [1.0, 2.0]  # x in hundreds; the failed seed stopped at 200
+    assert list(train.get_ydata()) == [60.0, 50.0]
+    assert list(panel_lines(test_ax)["plain-56:test/error"].get_ydata()) == [62.0]
+    out = tmp_path / "figs"
+    assert main(["figure1", "--sweep", str(root), "--out", str(out), "--format", "png"]) == 0
+    cap = (out / "figure1.md").read_text()
+    assert ("plain-56 seed 0: failed (killed), in its net's mean with its other unfinished seed "
+            "as far as all of them got") in cap
+
+
+def test_final_test_markers_are_the_mean_over_seeds_with_a_min_max_bar(tmp_path):
+    root = tmp_path / "fm"
+    subset = {"data.eval_subset": 2000}
+    for seed, test in enumerate((9.0, 11.0, 13.0)):
+        write_run(root, depth=20, residual=False, data="fashion_mnist", seed=seed, test=test,
+                  config=subset)
+    fig = draw("figure6", load_sweep(root))
+    plain = fig.axes[0]
+    marker = panel_lines(plain)["plain-20:test/error:final"]
+    assert list(marker.get_xdata()) == [6.0] and list(marker.get_ydata()) == [11.0]  # (9+11+13)/3
+    (bar,) = bands(plain, "plain-20:test/error:final:band")
+    assert y_span(bar) == (9.0, 13.0)
+
+
+def test_figure7_still_draws_one_run_per_net(tmp_path):
+    root = tmp_path / "s"
+    for seed, stds in enumerate(([1.0, 2.0], [3.0, 4.0])):
+        write_run(root, depth=20, residual=False, seed=seed, responses=stds)
+    fig = draw("figure7", load_sweep(root))
+    assert list(panel_lines(fig.axes[0])["plain-20:original"].get_ydata()) == [1.0, 2.0]  # seed 0
+    out = tmp_path / "figs"
+    assert main(["figure7", "--sweep", str(root), "--out", str(out), "--format", "png"]) == 0
+    assert "Curves: one run per net, the lowest finished seed" in (out / "figure7.md").read_text()
 
 
 # ---------------------------------------------------------------- tables over seeds

@@ -1,5 +1,6 @@
-"""The ``<name>.md`` beside every output: what it shows and on which data, which images each
-curve's points come from and what the training error is, the sources and devices, every run
+"""The ``<name>.md`` beside every output: what it shows and on which data, what each net's line
+and band are over its seeds and how many seeds each net has, which images each curve's points
+come from and what the training error is, the sources and devices, every run
 with its final errors (``used``: drawn or tabulated), the paper's nets that are missing or did
 not finish, duplicates and mixed recipes, and, for the tables, whether the paper's numbers stand
 beside ours (and why not), the warm-up rule each run used (Table 6), the switches and
@@ -16,6 +17,7 @@ from ..tables import markdown_table
 from .output import Output
 from .recipes import paper_mismatches, run_name
 from .runs import Run, data_sets
+from .seeds import BAND, by_net, seed_counts
 from .tables import r2, warmup_rule
 
 RUN_COLUMNS = ["net", "seed", "status", "steps", "train_error", "test_error", "device", "used",
@@ -135,6 +137,24 @@ def statistics_lines(out: Output, runs: Sequence[Run]) -> list[str]:
     return out_lines
 
 
+# ---------------------------------------------------------------- which runs are drawn
+
+
+def drawn_text(out: Output, used: Sequence[Run]) -> str:
+    """Which runs a figure draws: a curve figure, each net's seeds as one line and band
+    (``seeds``), with each net's number of seeds; Figure 7, one run per net (``runs.pick``)."""
+    listed = "all runs are listed below, `used` marks the ones drawn."
+    if not getattr(out.draw, "panels", None):
+        return f"Curves: one run per net, the lowest finished seed (else the lowest seed); {listed}"
+    groups = by_net(used)
+    if all(len(g) == 1 for g in groups):
+        return f"Curves: one run per net (one seed each, so no bands); {listed}"
+    return (f"Curves: each net's line is the mean over its finished seeds (a net with none: over "
+            f"its unfinished seeds) at the iterations all of them logged, and its shaded band "
+            f"spans {BAND} at each iteration; a net drawn from one seed is that run, without a "
+            f"band. Seeds per net: {seed_counts(groups)}. {listed[0].upper()}{listed[1:]}")
+
+
 # ---------------------------------------------------------------- tables: paper column, warm-up
 
 
@@ -172,6 +192,15 @@ def warmup_lines(runs: Sequence[Run]) -> list[str]:
 # ---------------------------------------------------------------- the caption
 
 
+def _unfinished_use(out: Output, r: Run, used: Sequence[Run]) -> str:
+    """How an unfinished run is used: alone, as far as it got; in a curve figure beside other
+    unfinished seeds of its net, in their mean as far as all of them got (``seeds.band``)."""
+    curves = bool(getattr(out.draw, "panels", None))
+    others = [u for u in used if curves and u.key == r.key and u is not r]
+    return (f", in its net's mean with its other unfinished seed{'s' * (len(others) > 1)} as far "
+            f"as all of them got" if others else ", drawn as far as it got")
+
+
 def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequence[str],
             smooth: int = 1, notes: Sequence[str] = ()) -> str:
     """The body of ``<name>.md``: what, on which images, from where, which runs, and what is
@@ -181,8 +210,7 @@ def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequ
     how = ("`used`: every run, unfinished ones too (status) with their last logged values."
            if out.per_run else
            "`used` marks the finished runs, whose final errors the table reports." if out.table
-           else "Curves: one run per net, the lowest finished seed (else the lowest seed); all "
-           "runs are listed below, `used` marks the ones drawn.")
+           else drawn_text(out, used))
     if smooth > 1:
         how += f" Training error smoothed with a trailing mean of {smooth} points."
     present = {r.net for r in runs}
@@ -191,7 +219,7 @@ def caption(out: Output, runs: Sequence[Run], used: Sequence[Run], sources: Sequ
             ] if missing else []
     gaps += [f"- {r.net} seed {r.seed}" + (f" ({r.source})" if out.per_run else "") + f": {r.status}"
              + (f" ({r.summary['reason']})" if r.summary.get("reason") else "")
-             + (", drawn as far as it got" if any(r is u for u in used) else ", not used")
+             + (_unfinished_use(out, r, used) if any(r is u for u in used) else ", not used")
              for r in sorted(runs, key=lambda r: (r.key, r.seed)) if r.status != "done"]
     paper_note = paper_lines(out, runs)
     sections = [

@@ -6,10 +6,16 @@ Choices the paper leaves open:
   or 1 so that short CPU studies read 0..20 rather than 0.00..0.06.
 - y range: the paper's (0-20 % for Figs. 1 and 6, 20-60 % for Fig. 4) when every curve ends well
   inside it, else from 0 to above the largest final error.
+- Seeds: each net is one line, the mean over the runs given for it (``seeds.averaged``: its
+  finished seeds, else its unfinished ones) at the iterations all of them logged, in a shaded
+  band from their minimum to their maximum (``seeds``: why these); a net with one run given is
+  that run, drawn as the paper's single-run curves, without a band. The footer says how many
+  seeds the lines average where any averages more than one.
 - Unfinished runs (failed, running, interrupted) are drawn as far as they logged, marked in the
   legend ("plain-56 (failed)").
 - A test curve evaluated on a subset (data.eval_subset) ends in a diamond: the final test on the
-  whole test set, a different statistic from the curve's points, so not joined to them.
+  whole test set, a different statistic from the curve's points, so not joined to them (over
+  seeds: their mean, with a vertical min-max bar).
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .runs import Run, data_sets
+from .seeds import BAND, Band, band, by_net, seed_counts
 
 COLOURS = matplotlib.colormaps["tab10"].colors
 # The final test on the whole test set, where a curve's points are on a subset (data.eval_subset)
 FINAL_MARKER = dict(marker="D", ms=5, mec="black", mew=0.6)
 FINAL_LABEL = "final test, all test images (curves: a subset)"
+BAND_ALPHA = 0.18  # light enough that the bands of neighbouring nets stay readable
 
 
 @dataclass(frozen=True)
@@ -84,9 +92,11 @@ def colour_map(runs: Sequence[Run], key: Callable[[Run], tuple]) -> dict[tuple, 
     return {k: COLOURS[i % len(COLOURS)] for i, k in enumerate(keys)}
 
 
-def legend_name(r: Run, runs: Sequence[Run]) -> str:
-    """``plain-56``, ``ResNet-110 (failed)``; the data set too when a figure mixes several."""
-    name = r.net + ("" if r.status == "done" else f" ({r.status})")
+def legend_name(group: Sequence[Run], runs: Sequence[Run]) -> str:
+    """A net drawn from ``group`` (its seeds): ``plain-56``, ``ResNet-110 (failed)``; the data
+    set too when a figure mixes several."""
+    r, status = group[0], sorted({x.status for x in group if x.status != "done"})
+    name = r.net + (f" ({', '.join(status)})" if status else "")
     return name + (f" [{r.data}]" if len({x.data for x in runs}) > 1 else "")
 
 
@@ -108,47 +118,81 @@ def _finish_axes(ax, title: str, xlabel: str, ylabel: str, empty: str) -> None:
                 va="center", fontsize=8, color="0.4")
 
 
+def seeds_key(runs: Sequence[Run]) -> str:
+    """What the lines and bands are, where some net is drawn from more than one seed."""
+    groups = by_net(runs)
+    if all(len(g) == 1 for g in groups):
+        return ""
+    return f"lines: mean over each net's seeds ({seed_counts(groups)}), shaded: {BAND}"
+
+
 def _footer(fig: Figure, runs: Sequence[Run], extra: str = "") -> None:
     """Data set and devices under the figure, so a PNG on its own says what it shows."""
     devices = ", ".join(sorted({r.device for r in runs if r.summary.get("device")}))
     devices = f"device: {devices or 'not recorded (no finished run)'}"
     text = " | ".join(t for t in (f"data: {data_sets(runs)}", devices, extra) if t)
-    fig.text(0.5, 0.01, text, ha="center", va="bottom", fontsize=7, color="0.35", gid="footer")
+    fig.text(0.5, 0.01, text, ha="center", va="bottom", fontsize=7, color="0.35", gid="footer",
+             wrap=True)  # many nets with unequal seeds make a long line
 
 
 # ---------------------------------------------------------------- Figures 1, 4, 6 and 7
 
 
-def _plot_curve(ax, r: Run, curve: Curve, unit: int, colour, name: str, smooth: int) -> float:
-    """Draw one series of one run; return its last (plotted) value."""
-    metric = next((m for m in curve.metrics if r.metrics.get(m)), None)
+def _series(group: Sequence[Run], metric: str, smooth: int) -> Band:
+    """One series of a net over its seeds that logged it, each smoothed first (so that the band
+    spans the seeds' curves as drawn)."""
+    series = []
+    for r in (r for r in group if r.metrics.get(metric)):
+        steps, values = zip(*r.metrics[metric], strict=True)
+        series.append(list(zip(steps, moving_average(values, smooth), strict=True)))
+    return band(series)
+
+
+def _plot_curve(ax, group: Sequence[Run], curve: Curve, unit: int, colour, name: str,
+                smooth: int) -> float:
+    """Draw one series of one net (its seeds' mean, and their band where there are several);
+    return its last (plotted) value."""
+    metric = next((m for m in curve.metrics if any(r.metrics.get(m) for r in group)), None)
     if metric is None:
         return math.nan
-    steps, values = zip(*r.metrics[metric], strict=True)
-    y = moving_average(values, smooth if curve.smooth else 1)
-    ax.plot(np.asarray(steps) / unit, y, color=colour, gid=f"{r.net}:{metric}",
+    net, line = group[0].net, _series(group, metric, smooth if curve.smooth else 1)
+    if not len(line):  # seeds that share no iteration: not one recipe (render refuses that)
+        return math.nan
+    x = line.steps / unit
+    ax.plot(x, line.mean, color=colour, gid=f"{net}:{metric}",
             label=name if curve.legend else f"_{name} {metric}", **curve.style)
-    if metric in r.final_points:  # the curve is on a subset; the final test on the whole set
-        step, value = r.final_points[metric]
-        ax.plot([step / unit], [value], color=colour, ls="none", **FINAL_MARKER, clip_on=False,
-                gid=f"{r.net}:{metric}:final", label=f"_{name} final")
-        return float(value)
-    return float(y[-1])
+    if line.seeds > 1:
+        ax.fill_between(x, line.low, line.high, color=colour, alpha=BAND_ALPHA, lw=0,
+                        gid=f"{net}:{metric}:band", label=f"_{name} {metric} band")
+    seeded = [r for r in group if r.metrics.get(metric)]
+    final = band([[r.final_points[metric]] for r in seeded if metric in r.final_points])
+    if len(final) and final.seeds == len(seeded):  # the curve is on a subset; the final test
+        # on the whole set, over the same seeds as the curve
+        fx = final.steps / unit
+        if final.seeds > 1:
+            ax.vlines(fx, final.low, final.high, color=colour, lw=1.0, clip_on=False,
+                      gid=f"{net}:{metric}:final:band")
+        ax.plot(fx, final.mean, color=colour, ls="none", **FINAL_MARKER, clip_on=False,
+                gid=f"{net}:{metric}:final", label=f"_{name} final")
+        return float(final.mean[-1])
+    return float(line.mean[-1])
 
 
 def draw_curves(runs: Sequence[Run], panels: Sequence[Panel], title: str,
                 paper_range: tuple[float, float], key: str = "", smooth: int = 1) -> Figure:
     """Error against iterations, one panel per ``panels`` entry, one colour per depth (plain-20
-    and ResNet-20 share one, across panels too)."""
+    and ResNet-20 share one, across panels too), one line per net: the mean over the ``runs``
+    of its seeds (``seeds.averaged`` chooses them), in their min-max band."""
     unit = x_unit(max(r.steps for r in runs))
     colours = colour_map(runs, lambda r: (r.data, r.depth, r.shortcut))
     fig = Figure(figsize=(4.2 * len(panels), 3.9), dpi=150)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    finals = []
+    finals, nets = [], by_net(runs)
     for ax, panel in zip(axes, panels, strict=True):
-        for r in (r for r in runs if panel.keep(r)):
-            colour, name = colours[(r.data, r.depth, r.shortcut)], legend_name(r, runs)
-            finals += [_plot_curve(ax, r, c, unit, colour, name, smooth) for c in panel.curves]
+        for group in (g for g in nets if panel.keep(g[0])):
+            r = group[0]
+            colour, name = colours[(r.data, r.depth, r.shortcut)], legend_name(group, runs)
+            finals += [_plot_curve(ax, group, c, unit, colour, name, smooth) for c in panel.curves]
     ylim = y_range([f for f in finals if not math.isnan(f)], paper_range)
     for ax, panel in zip(axes, panels, strict=True):  # one x and y range for all, as the paper
         ax.set_ylim(*ylim)
@@ -156,7 +200,7 @@ def draw_curves(runs: Sequence[Run], panels: Sequence[Panel], title: str,
         _finish_axes(ax, panel.title, x_label(unit), panel.ylabel, panel.title)
     fig.suptitle(title, fontsize=10)
     smoothed = f"training error: trailing mean of {smooth} points" if smooth > 1 else ""
-    _footer(fig, runs, "; ".join(t for t in (key, smoothed) if t))
+    _footer(fig, runs, "; ".join(t for t in (key, seeds_key(runs), smoothed) if t))
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -169,7 +213,7 @@ def draw_responses(runs: Sequence[Run], title: str, **_) -> Figure:
     for r in runs:
         stds = [row["std"] for row in r.responses]
         layers = [row.get("layer", i + 1) for i, row in enumerate(r.responses)]
-        kw = dict(color=colours[r.key], lw=1.2, label=legend_name(r, runs))
+        kw = dict(color=colours[r.key], lw=1.2, label=legend_name([r], runs))
         top.plot(layers, stds, gid=f"{r.net}:original", **kw)
         bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), gid=f"{r.net}:sorted",
                     **kw)

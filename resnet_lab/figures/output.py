@@ -48,7 +48,7 @@ class Output:
     needs: str  # ... in words, for "nothing to draw"
     expected: tuple[str, ...]  # the paper's nets, as legend names
     usable: Callable[[Run], bool] = logged  # those of them that can be drawn
-    draw: Callable[..., Figure] | None = None  # (picked runs, title=, smooth=) -> Figure
+    draw: Callable[..., Figure] | None = None  # (outputs.drawn's runs, title=, smooth=) -> Figure
     table: Callable[[Sequence[Run]], tuple[list[dict], list[str]]] | None = None
     series: tuple[str, ...] = ()  # series it reads beyond ERRORS (loaded from W&B when drawn)
     # one row per run, comparing runs of different net configs and recipes: not refused

@@ -4,9 +4,11 @@ table6, shortcuts): which runs it is about, how it is drawn or tabulated, and it
 ``ON_REQUEST`` holds the outputs of an ablation sweep (``switches``): drawn only when named, not
 by ``all`` nor on the studies' dashboards.
 
-One curve per net (data set, family, plain/residual, depth, shortcut): the lowest seed among
-finished runs, else the lowest seed. The paper's curves are single runs; a mean would smooth
-away their noise and mix runs of different lengths. Table 6 uses every finished seed.
+One line per net (``Run.key``: data set and model config) in the curve figures: the mean over
+its finished seeds (else over its unfinished ones) at the iterations all of them logged, in a
+min-max band (``seeds``); a net with one seed is drawn as the paper's single-run curves. Figure 7
+draws one run per net (``runs.pick``: the lowest finished seed, else the lowest seed): a layer's
+response std is not averaged over seeds. The tables use every finished seed (``seeds.stats``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .curves import Curve, Panel, draw_curves, draw_responses
 from .output import Output, PaperTable, Section, always
 from .recipes import check_recipes
 from .runs import FiguresError, Run, pick
+from .seeds import averaged
 from .switches import LOSS, switch_lines, switch_rows
 from .tables import (
     TEST_ERROR_COLUMNS,
@@ -318,11 +321,17 @@ def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple
     return mine, usable
 
 
+def drawn(out: Output, runs: Sequence[Run]) -> list[Run]:
+    """The runs of ``runs`` that a figure draws: a curve figure averages each net's seeds
+    (``seeds.averaged``), Figure 7 takes one run per net (``runs.pick``)."""
+    return averaged(runs) if isinstance(out.draw, CurveFigure) else pick(runs)
+
+
 def draw(name: str, runs: Sequence[Run], smooth: int = 1) -> Figure:
-    """Figure ``name`` from any runs (those it is not about are ignored), one run per net."""
+    """Figure ``name`` from any runs (those it is not about are ignored), one line per net."""
     out = output(name)
-    picked = pick(select(name, runs)[1])
-    return out.draw(picked, title=titled(out, picked), smooth=smooth)
+    used = drawn(out, select(name, runs)[1])
+    return out.draw(used, title=titled(out, used), smooth=smooth)
 
 
 def render(name: str, runs: Sequence[Run], out_dir: str | Path, sources: Sequence[str],
@@ -342,7 +351,7 @@ def render(name: str, runs: Sequence[Run], out_dir: str | Path, sources: Sequenc
         used = list(usable) if out.per_run else [r for r in usable if r.status == "done"]
         text = caption(out, mine, used, sources, notes=notes)
         return list(write_table(rows, columns, out_dir / name, title=titled(out, usable), notes=text))
-    picked, fig = pick(usable), draw(name, usable, smooth)
+    picked, fig = drawn(out, usable), draw(name, usable, smooth)
     paths = [out_dir / f"{name}.{fmt}" for fmt in formats]
     for p in paths:
         fig.savefig(p, dpi=dpi)

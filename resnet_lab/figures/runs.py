@@ -152,7 +152,8 @@ def data_sets(runs: Sequence[Run]) -> str:
 
 
 def pick(runs: Sequence[Run]) -> list[Run]:
-    """One run per net: the lowest finished seed, else the lowest seed; plain nets first."""
+    """One run per net: the lowest finished seed, else the lowest seed; plain nets first. Figure 7
+    draws these; the curve figures average a net's seeds instead (``seeds.averaged``)."""
     chosen: dict[tuple, Run] = {}
     for r in sorted(runs, key=lambda r: (r.status != "done", r.seed, r.source)):
         chosen.setdefault(r.key, r)
