@@ -9,8 +9,14 @@ One ``Grid`` per set of nets a panel of the paper draws (W&B filters runs per pa
 panel): Figure 1's two panels share one grid, Figure 6's three panels are three grids. Every grid
 is filtered to the study's W&B group and groups its runs by ``net``: one colour and legend entry
 per net, named as in the paper's legends; a line is the mean over the net's seeds, its band their
-minimum to maximum. The report opens with a ``runs`` grid: every training run of the study, one
-row each, with the columns of ``RUN_COLUMNS``.
+minimum to maximum: the band the local figures draw (``figures.seeds``: mean and min-max over a
+net's seeds at each iteration). Two differences remain, both W&B's way of showing live runs, not
+another statistic: W&B takes every run of the net as it goes (running and failed ones too; the
+local figures take its finished seeds where it has any), and it aggregates over the runs that
+logged each bucket of its x axis (the local figures: the iterations all of a net's seeds logged),
+which differ only while a net's seeds have not all reached the same iteration. The report opens
+with a ``runs`` grid: every training run of the study, one row each, with the columns of
+``RUN_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -107,7 +113,8 @@ class Chart:
 
 def line(title: str, y: tuple[str, ...], x: str, x_title: str, y_title: str,
          y_range: tuple[float | None, float | None] = (None, None)) -> Chart:
-    """A line chart of a net's seeds: their mean, and a band from their minimum to maximum."""
+    """A line chart of a net's seeds: their mean, and a band from their minimum to maximum, the
+    local figures' band (``figures.seeds``)."""
     return Chart("line", title, y, x=x, x_title=x_title, y_title=y_title, y_range=y_range,
                  aggregate="mean", spread="minmax")
 
@@ -401,8 +408,9 @@ def _intro(study: Study, entity: str, project: str) -> str:
         f"live. Every panel groups the runs by net: one colour per net "
         f"({', '.join(study.nets)}), named as in the paper's legends; a line is the mean over "
         f"the net's seeds and its band their minimum to maximum, without smoothing. The local "
-        f"figure at the end of each section draws one run per net (the lowest finished seed), "
-        f"as the paper's single-run curves: the two agree where a study has one seed. Beside "
+        f"figure at the end of each section draws the same lines and bands from the records of "
+        f"each net's finished seeds (a net with one seed: that run, as the paper's single-run "
+        f"curves), so the two agree once every run of the study has finished. Beside "
         f"each output stand the paper's numbers for its nets, where the runs' data set and recipe "
         f"are the paper's.")
 
