@@ -143,7 +143,7 @@ def _failed(run_dir: Path, reason: str) -> dict[str, Any]:
     return {"status": "failed", "reason": reason}
 
 
-SUMMARY_COLUMNS = ("job", "status", "test_error", "updated", "reason")
+SUMMARY_COLUMNS = ("job", "status", "test_error", "restarts", "updated", "reason")
 
 
 def _swept(config: DictConfig, prefix: str) -> bool:
@@ -173,6 +173,21 @@ def check_data_once(config: DictConfig) -> None:
         sys.exit(2)
     except Exception:  # noqa: BLE001 - anything else is each job's to report, with its own config
         return
+
+
+def restarts(summary: dict) -> str:
+    """``requeued by SLURM twice; resumed from iterations 40, 80``: how a job got to its end,
+    from its record (train.py keeps both), or "" for a run that went through in one go."""
+    parts = []
+    if n := summary.get("requeued"):
+        parts.append(f"requeued by SLURM {_times(n)}")
+    if at := summary.get("resumed_at"):
+        parts.append(f"resumed from iteration{'s' * (len(at) > 1)} {', '.join(map(str, at))}")
+    return "; ".join(parts)
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 class SweepSummary(Callback):
@@ -217,7 +232,7 @@ class SweepSummary(Callback):
                 status, reason = "running", f"already running ({who})"
                 busy.add(job.name)
             row = dict(job=job.name, status=status,
-                       test_error=None if error is None else round(error, 2),
+                       test_error=None if error is None else round(error, 2), restarts=restarts(s),
                        updated=datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds"),
                        reason=reason)
             rows.append(row)
@@ -231,7 +246,8 @@ class SweepSummary(Callback):
               + f", in {format_duration(time.time() - started - 1)}", flush=True)
         for r in ours:
             if r["status"] == "done":
-                print(f"  done    {r['job']}: test error {r['test_error']:.2f}%")
+                print(f"  done    {r['job']}: test error {r['test_error']:.2f}%"
+                      + (f" ({r['restarts']})" if r["restarts"] else ""))
             elif r["job"] in busy:
                 print(f"  running {r['job']}: {r['reason']}")
             else:

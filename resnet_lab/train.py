@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import platform
 import sys
 import time
@@ -146,6 +147,20 @@ def _announce(c, label, module, params, trainer, how, where, run_dir, data_sourc
           f"  data {data_source}\n  run directory {run_dir}\n  {where}", flush=True)
 
 
+def _restarts(prior: dict | None, ckpt: str | None, rd: RunDir, resume_step: int | None) -> dict:
+    """What the run's record keeps of its restarts: the iterations it resumed from its own
+    checkpoint (after a signal, a kill, a crash), and how often SLURM requeued its job
+    (pre-emption, ``scontrol requeue``), so that the sweep summary can name them."""
+    resumed = list((prior or {}).get("resumed_at") or [])
+    if ckpt is not None and ckpt == str(rd.last_checkpoint()):  # its own, not a ckpt_path given
+        resumed.append(resume_step)
+    out: dict[str, Any] = {"resumed_at": resumed} if resumed else {}
+    requeued = int(os.environ.get("SLURM_RESTART_COUNT") or 0)  # SLURM's count for this job
+    if requeued:
+        out["requeued"] = requeued
+    return out
+
+
 def train(cfg: DictConfig | Mapping, run_dir: str | Path) -> dict[str, Any]:
     """Train and test one network; return the run's summary. Raises ResnetLabError subclasses
     with one-sentence messages for bad input, before any work starts.
@@ -192,7 +207,8 @@ def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str,
         return _fit_and_test(c, rd, dm, ckpt, [], callbacks, "", how, started, primary, numerics)
     rd.write_config(c)
     rd.write_summary(dict(status="running", run_name=label, study=c["study"],
-                          started=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+                          started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                          **_restarts(prior, ckpt, rd, resume_step)))
     loggers, where = build_loggers(c, run_dir, resume_step)
     failed = True
     try:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,30 @@ def run_py(args: list[str], cwd: Path, timeout: float = 600, env: dict | None = 
         raise AssertionError(f"run.py {' '.join(args)} exited {proc.returncode}\n"
                              f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
     return proc
+
+
+def start_run_py(args, cwd) -> subprocess.Popen:
+    """``python run.py *args`` started in ``cwd``, its output on one pipe, for a test that signals
+    or kills it while it runs."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Ctrl-C as in a terminal: a child inherits an ignored SIGINT, and this pytest process may
+    # have one (Lightning ignores SIGINT for good once it has handled a KeyboardInterrupt)
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def wait_for(predicate, proc: subprocess.Popen, what: str = "the awaited state", timeout: float = 300) -> None:
+    """Wait until ``predicate()`` holds while ``proc`` runs; fail (killing it) if it ends first
+    or ``timeout`` passes."""
+    end = time.time() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"run.py ended before {what}:\n{proc.stdout.read()[-3000:]}")
+        if time.time() > end:
+            proc.kill()
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def _cifar_batch(n, seed):

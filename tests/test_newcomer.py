@@ -15,8 +15,8 @@ from resnet_lab.compose import compose
 from resnet_lab.records import RunDir, read_metrics
 from resnet_lab.train import train
 
-from .conftest import FAST, FMNIST_DIR, ROOT, run_py
-from .test_reliability import last_logged_step, start_run_py, wait_for
+from .conftest import FAST, FMNIST_DIR, ROOT, run_py, start_run_py, wait_for
+from .test_reliability import last_logged_step
 
 TINY = FAST + ["model.depth=8", "responses.enabled=false"]
 
@@ -107,7 +107,7 @@ def test_each_multirun_shows_its_own_jobs_and_marks_older_ones(tmp_path):
     assert "1 of 1 jobs done" in second.stdout and "2 older jobs of earlier commands" in second.stdout
     assert "model.depth=8," not in second.stdout.split("sweep ")[-1].split("(saved")[0]
     table = (tmp_path / "outputs" / "sweeps" / "adhoc" / "sweep_summary.csv").read_text().splitlines()
-    assert table[0] == "job,status,test_error,updated,reason" and len(table) == 4
+    assert table[0] == "job,status,test_error,restarts,updated,reason" and len(table) == 4
 
 
 def test_a_sweep_whose_data_is_missing_says_so_once_before_any_job(tmp_path):

@@ -15,36 +15,17 @@ from torch import nn
 
 import resnet_lab.train as train_mod
 from resnet_lab.checkpoints import AtomicCheckpointIO, CheckpointError, load_checkpoint
+from resnet_lab.cli import restarts
 from resnet_lab.compose import compose
 from resnet_lab.errors import DivergenceError, Interrupted, RunDirError
 from resnet_lab.records import RunDir, read_metrics
 from resnet_lab.runlock import holder
 from resnet_lab.train import resolved, train
 
-from .conftest import FAST, ROOT, run_py
+from .conftest import FAST, ROOT, run_py, start_run_py, wait_for
 
 RESUME = FAST + ["model.depth=8", "logger=none", "trainer.max_steps=40", "trainer.eval_every=10",
                  "trainer.ckpt_every=10", "trainer.log_every=5", "trainer.deterministic=true"]
-
-
-def start_run_py(args, cwd) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # Ctrl-C as in a terminal: a child inherits an ignored SIGINT, and this pytest process may
-    # have one (Lightning ignores SIGINT for good once it has handled a KeyboardInterrupt)
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def wait_for(predicate, proc, timeout=300):
-    end = time.time() + timeout
-    while not predicate():
-        if proc.poll() is not None:
-            raise AssertionError(f"run ended before it could be killed:\n{proc.stdout.read()[-3000:]}")
-        if time.time() > end:
-            proc.kill()
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 def last_logged_step(run_dir: Path) -> int:
@@ -301,10 +282,25 @@ def test_a_signal_saves_its_iteration_and_the_resume_ends_equal(tmp_path, monkey
         assert load_checkpoint(RunDir(run_dir).last_checkpoint())["global_step"] == step
         assert RunDir(run_dir).summary()["status"] == "interrupted" and RunDir(run_dir).summary()["steps"] == step
         monkeypatch.undo()
+        if signum == signal.SIGUSR1:  # SLURM's pre-emption signal: the job comes back requeued
+            monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
         assert train(compose(SIGNALLED), run_dir)["steps"] == 20
+        monkeypatch.undo()
         assert read_metrics(run_dir) == read_metrics(tmp_path / "ref")
+        # the record says how the run got there; the uninterrupted one says nothing
+        summary = RunDir(run_dir).summary()
+        assert summary["resumed_at"] == [step] and "resumed_at" not in RunDir(tmp_path / "ref").summary()
+        assert restarts(summary) == (f"requeued by SLURM once; resumed from iteration {step}"
+                                     if signum == signal.SIGUSR1 else f"resumed from iteration {step}")
         a, b = weights(tmp_path / "ref"), weights(run_dir)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_summary_names_a_jobs_restarts():
+    assert restarts({"status": "done"}) == ""
+    assert restarts({"requeued": 2, "resumed_at": [40, 80]}) == \
+        "requeued by SLURM twice; resumed from iterations 40, 80"
+    assert restarts({"requeued": 3}) == "requeued by SLURM 3 times"  # killed before a checkpoint
 
 
 def test_sigterm_saves_the_iteration_reached_and_exits_143(tmp_path):

@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from resnet_lab.records import RunDir, read_metrics
 
-from .conftest import ROOT, run_py
+from .conftest import ROOT, run_py, start_run_py, wait_for
 
 pytestmark = pytest.mark.slurm
 
@@ -59,23 +57,6 @@ def jobs_of(sweep: Path) -> dict[str, dict]:
     return {d.name: RunDir(d).summary() for d in sorted(sweep.iterdir()) if (d / "summary.json").is_file()}
 
 
-def start(args, cwd) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def until(predicate, proc, what, timeout=240):
-    end = time.time() + timeout
-    while not predicate():
-        if proc.poll() is not None:
-            raise AssertionError(f"the sweep ended before {what}:\n{proc.stdout.read()[-3000:]}")
-        if time.time() > end:
-            proc.kill()
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def slurm_jobs() -> list[str]:
     return slurm("squeue", "-h", "-o", "%i").split()
 
@@ -99,28 +80,60 @@ LONG = ["experiment=smoke", "net=ResNet-8", *TINY[2:], "trainer.max_steps=120",
         "trainer.eval_every=40", "trainer.ckpt_every=40", "trainer.log_every=5"]
 
 
-def test_a_job_preempted_by_slurms_signal_requeues_and_resumes_exactly(env, tmp_path):
-    run_py([*LONG, f"hydra.sweep.dir={tmp_path / 'ref'}"], tmp_path, timeout=600)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    """The LONG run on the local launcher, never stopped: what a pre-empted job must end equal to."""
+    root = tmp_path_factory.mktemp("uninterrupted")
+    run_py([*LONG, f"hydra.sweep.dir={root / 'sweep'}"], root, timeout=600)
+    (run_dir,) = [d for d in (root / "sweep").iterdir() if (d / "summary.json").is_file()]
+    return run_dir
+
+
+def stopped_by_slurm(tmp_path: Path, stop) -> tuple[Path, str, str]:
+    """LONG through SLURM, ``stop(job)`` once its first checkpoint is behind it; the run
+    directory, the job id and the sweep's output."""
     sweep = tmp_path / "slurm"
-    proc = start([*LONG, *SLURM, f"hydra.sweep.dir={sweep}"], tmp_path)
+    proc = start_run_py([*LONG, *SLURM, f"hydra.sweep.dir={sweep}"], tmp_path)
 
     def past_first_checkpoint():  # iteration 40 saved, the run on its way to 120
         return any(s >= 45 for d in sweep.glob("*/metrics.csv")
                    for rows in read_metrics(d.parent).values() for s, _ in rows)
 
-    until(past_first_checkpoint, proc, "the job's first checkpoint")
-    job = slurm_jobs()[0]
-    slurm("scancel", "--signal=USR1", job)  # what --signal=USR1@N sends before the time limit
+    wait_for(past_first_checkpoint, proc, "the job's first checkpoint", timeout=240)
+    (job,) = slurm_jobs()
+    stop(job)
     out = proc.communicate(timeout=400)[0]
     assert proc.returncode == 0, out[-3000:]
     (run_dir,) = [d for d in sweep.iterdir() if (d / "summary.json").is_file()]
-    (ref_dir,) = [d for d in (tmp_path / "ref").iterdir() if (d / "summary.json").is_file()]
+    return run_dir, job, out
+
+
+def assert_resumed_exactly(run_dir: Path, ref: Path, job: str, out: str, signal_name: str) -> None:
     log = (run_dir / "run.log").read_text()
-    assert "(SIGUSR1; saved as its checkpoint)" in log and "requeueing SLURM job" in log
+    assert f"({signal_name}; saved as its checkpoint)" in log
     assert "resuming from its last checkpoint (iteration" in log
-    assert RunDir(run_dir).summary()["status"] == "done"
-    assert read_metrics(run_dir) == read_metrics(ref_dir)
+    summary = RunDir(run_dir).summary()
+    assert summary["status"] == "done" and summary["requeued"] == 1 and len(summary["resumed_at"]) == 1
+    # the sweep summary names how the job got to its end
+    assert f"requeued by SLURM once; resumed from iteration {summary['resumed_at'][0]}" in out
+    assert read_metrics(run_dir) == read_metrics(ref)
     assert "REQUEUED" in slurm("sacct", "-n", "-X", "-D", "-j", job, "-o", "State")
+
+
+def test_a_job_preempted_by_slurms_signal_requeues_and_resumes_exactly(env, tmp_path, uninterrupted):
+    # what --signal=USR1@signal_delay_s sends before the time limit
+    run_dir, job, out = stopped_by_slurm(tmp_path, lambda job: slurm("scancel", "--signal=USR1", job))
+    assert "requeueing SLURM job" in (run_dir / "run.log").read_text()
+    assert_resumed_exactly(run_dir, uninterrupted, job, out, "SIGUSR1")
+    # the signal is asked of SLURM in the job's own script, with the launcher's delay
+    (script,) = (tmp_path / "slurm" / ".submitit").glob("*/*_submission.sh")
+    assert "#SBATCH --signal=USR1@30" in script.read_text()  # slurm_local's signal_delay_s
+
+
+def test_a_job_requeued_by_scontrol_resumes_exactly(env, tmp_path, uninterrupted):
+    # `scontrol requeue` (an admin, a node drained) ends the job with SIGTERM and queues it again
+    run_dir, job, out = stopped_by_slurm(tmp_path, lambda job: slurm("scontrol", "requeue", job))
+    assert_resumed_exactly(run_dir, uninterrupted, job, out, "SIGTERM")
 
 
 def test_a_failed_and_a_cancelled_job_are_named_while_the_others_finish(env, tmp_path):
@@ -128,8 +141,8 @@ def test_a_failed_and_a_cancelled_job_are_named_while_the_others_finish(env, tmp
     # model.depth=21 is refused (a failed job); of 8 and 14, the later job is cancelled
     args = ["-m", *TINY, "trainer.max_steps=150", "trainer.eval_every=50", "trainer.ckpt_every=50",
             "model.depth=8,21,14", *SLURM, f"hydra.sweep.dir={sweep}"]
-    proc = start(args, tmp_path)
-    until(lambda: any(sweep.glob("*/metrics.csv")), proc, "a job to train")
+    proc = start_run_py(args, tmp_path)
+    wait_for(lambda: any(sweep.glob("*/metrics.csv")), proc, "a job to train", timeout=240)
     victim = sorted(slurm_jobs())[-1]
     slurm("scancel", victim)
     out = proc.communicate(timeout=400)[0]  # the launcher is not left waiting on it
