@@ -49,7 +49,11 @@ def unknown_keys(group: str, keys: Iterable[str], known: Iterable[str]) -> Confi
 
 
 class DivergenceError(ResnetLabError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite by iteration ``step`` (the run's record keeps it)."""
+
+    def __init__(self, message: str, step: int | None = None) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 class RunDirError(ResnetLabError):

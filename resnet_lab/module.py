@@ -180,7 +180,7 @@ class ResNetModule(L.LightningModule):
         raise DivergenceError(
             f"training diverged by iteration {step}: the loss is {loss} at lr {self._lr():g}. "
             f"Lower optim.lr, or warm up first (optim.warmup.enabled=true: lr 0.01 until the "
-            f"training error is below 80%, as the paper does for ResNet-110 and deeper).")
+            f"training error is below 80%, as the paper does for ResNet-110 and deeper).", step)
 
     def configure_optimizers(self):
         o = self.hparams.optim

@@ -227,6 +227,7 @@ def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str,
             if (rd.summary() or {}).get("status") == "running":
                 rd.update_summary(status="failed", reason=str(error) if isinstance(error, ResnetLabError)
                                   else f"{type(error).__name__}: {error}",
+                                  steps=getattr(error, "step", None),  # where a diverged run stopped
                                   wall_time_s=round(time.time() - started, 1))
         if error is e:
             raise

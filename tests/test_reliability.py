@@ -156,6 +156,7 @@ def test_divergence_stops_the_run_with_a_clear_message(tmp_path, monkeypatch):
         train(cfg, tmp_path / "run")
     summary = RunDir(tmp_path / "run").summary()
     assert summary["status"] == "failed" and "diverged" in summary["reason"]
+    assert summary["steps"] == 5  # where it stopped, for the tables (the stress test's)
 
 
 class _Payload:
