@@ -79,7 +79,29 @@ def test_one_line_per_run_and_series_named_by_its_switches(start):
     assert lines[f"ResNet-20:{bf16}:{TRAIN_LOSS}"].get_color() == spike_line.get_color()
     assert lines[f"ResNet-56:{zero}:{TRAIN_LOSS}"].get_color() != spike_line.get_color()
     assert [ax.get_yscale() for ax in axes] == ["linear", "linear", "log", "log"]  # one y per row
+    assert {ln.get_linestyle() for ln in lines.values()} == {"-"}  # every switch has a reference
     assert "no train/grad_norm logged" in [t.get_text() for t in axes[2].texts]
+
+
+def test_a_switch_every_run_names_is_the_line_style_the_others_the_colour(tmp_path):
+    root = tmp_path / "grid"  # the precision against each start, as cpu_startup sweeps them
+    for precision in ("bf16-mixed", "32-true"):
+        for start, model in (("paper", {}), ("zero", {"zero_init_residual": True})):
+            write_start(root, f"{start}-{precision}", spike(12.9, 4), NORM_56, model=model,
+                        config={"trainer.precision": precision})
+    lines = {ln.get_gid(): ln for ax in figures.draw("startup", load_sweep(root)).axes
+             for ln in ax.get_lines()}
+
+    def line(*cells):
+        return lines[f"ResNet-56:{', '.join(cells)}:{TRAIN_LOSS}"]
+
+    bf16, fp32, zero = ("trainer.precision=bf16-mixed", "trainer.precision=32-true",
+                        "model.zero_init_residual=true")
+    assert line(bf16).get_label() == bf16 and line(zero, fp32).get_label() == f"{zero}, {fp32}"
+    # one colour per start, one line style per precision: equal runs stay visible, both of them
+    assert line(bf16).get_color() == line(fp32).get_color() != line(zero, bf16).get_color()
+    assert line(zero, bf16).get_color() == line(zero, fp32).get_color()
+    assert line(bf16).get_linestyle() == line(zero, bf16).get_linestyle() != line(fp32).get_linestyle()
 
 
 def test_the_table_gives_the_peak_loss_and_the_first_gradient_norms(start):

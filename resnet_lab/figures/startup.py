@@ -6,7 +6,10 @@ peak loss and its iteration, the gradient norm of the first iterations). Made fo
 their first iterations (the gradient norm: ``trainer.log_grad_norm``).
 
 The loss is drawn on a linear axis, where a spike reads as it is; the gradient norm on a log
-axis, where runs whose norms differ tenfold stay readable side by side.
+axis, where runs whose norms differ tenfold stay readable side by side. A switch that every run
+names (no reference value: as many runs with each value, as a precision swept against every
+other switch) is drawn as the line style, the others as the colour, so that runs equal but for
+it stay visible on top of each other.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from ..metric_names import GRAD_NORM, TRAIN_LOSS
 from ..tables import markdown_table
 from .curves import COLOURS, Panel, _footer
 from .runs import Run
-from .switches import DEFAULTS, early_peak, find_switches, run_order
+from .switches import DEFAULTS, Switches, early_peak, find_switches, run_order
 
 ITERATIONS = 20  # the start-up: iterations 1 to 20
 FIRST = 5  # the table's gradient norms: iterations 1 to 5
 LOG_Y = (GRAD_NORM,)
+STYLES = ("-", "--", ":", "-.")
 
 
 def first_points(r: Run, metric: str, n: int = ITERATIONS) -> list[tuple[int, float]]:
@@ -43,6 +47,16 @@ def _name(r: Run, cell: str, runs: Sequence[Run]) -> str:
     return f"{cell}{seeds}{status}"
 
 
+def style_key(sw: Switches, runs: Sequence[Run]) -> str | None:
+    """The switch drawn as the line style: the one switch without a reference value, when it
+    has few enough values for STYLES; else None (every switch in the colour)."""
+    free = [k for k in sw.keys if k not in sw.reference]
+    if len(free) != 1:
+        return None
+    values = {cell for r in runs for cell in sw.cells[id(r)] if cell.startswith(f"{free[0]}=")}
+    return free[0] if len(values) <= len(STYLES) else None
+
+
 @dataclass(frozen=True)
 class StartupFigure:
     """Rows: ``panels`` (one series each); columns: one per net. Called as an Output's ``draw``;
@@ -55,9 +69,18 @@ class StartupFigure:
         sw = find_switches(runs)
         runs = sorted(runs, key=lambda r: run_order(r, sw.of(r)))
         nets = list(dict.fromkeys(r.net for r in runs))
-        # one colour per switches cell, the same in every column: the paper's defaults first
-        cells = list(dict.fromkeys(sw.of(r) for r in sorted(runs, key=lambda r: sw.of(r) != DEFAULTS)))
+        key = style_key(sw, runs)
+
+        def styled(r: Run) -> str:  # the run's value of the style switch
+            return next((c for c in sw.cells[id(r)] if key and c.startswith(f"{key}=")), "")
+
+        def coloured(r: Run) -> str:  # its other switches
+            return ", ".join(c for c in sw.cells[id(r)] if c != styled(r)) or DEFAULTS
+
+        # one colour per cell of the other switches, the same in every column, the defaults first
+        cells = dict.fromkeys(coloured(r) for r in sorted(runs, key=lambda r: coloured(r) != DEFAULTS))
         colours = {c: COLOURS[i % len(COLOURS)] for i, c in enumerate(cells)}
+        styles = {v: STYLES[i] for i, v in enumerate(dict.fromkeys(styled(r) for r in runs))}
         fig = Figure(figsize=(4.4 * len(nets), 2.9 * len(self.panels) + 1.2), dpi=150)
         axes = fig.subplots(len(self.panels), len(nets), squeeze=False, sharex=True, sharey="row")
         handles = {}
@@ -71,7 +94,8 @@ class StartupFigure:
                         continue
                     steps, values = zip(*points, strict=True)
                     name = _name(r, sw.of(r), runs)
-                    (line,) = ax.plot(steps, values, color=colours[sw.of(r)], label=name,
+                    (line,) = ax.plot(steps, values, color=colours[coloured(r)],
+                                      ls=styles[styled(r)], label=name,
                                       gid=f"{r.net}:{sw.of(r)}:{metric}", **curve.style)
                     handles.setdefault(name, line)
                 ax.set_title(f"{net}: {panel.title}", fontsize=9)
@@ -87,7 +111,7 @@ class StartupFigure:
             ax.set_xlim(0.5, self.iterations + 0.5)
             ax.set_xticks(range(1, self.iterations + 1, 2 if self.iterations <= 30 else 5))
         fig.suptitle(title, fontsize=10)
-        ncol = min(len(handles), 3)
+        ncol = min(len(handles), 2)
         fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol,
                    fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.035))
         legend_rows = -(-len(handles) // max(ncol, 1))
