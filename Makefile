@@ -123,12 +123,15 @@ NETS ?=
 cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (4 nets: 9 min on 2 cores with bf16)
 	$(call study,cpu_degradation,figure1 figure6 figure7,$(if $(NETS),net=$(NETS)))
 
-.PHONY: cpu_figure6 cpu_open_choices
+.PHONY: cpu_figure6 cpu_open_choices cpu_startup
 cpu_figure6: install  ## Figure 6 (left, middle) and 7 on Fashion-MNIST on a CPU (8 nets: 18 min on 2 cores)
 	$(call study,cpu_figure6,figure6 figure7)
 
 cpu_open_choices: install  ## ResNet-20/56 under each choice the paper leaves open (init, padding, stem)
 	$(call study,cpu_open_choices,switches)
+
+cpu_startup: install  ## ResNet-20/56's first 20 iterations: loss, gradient norm; bf16/fp32, warm-up, zero-init
+	$(call study,cpu_startup,startup)
 
 # Beyond the paper: pre-activation units, wide and ResNeXt nets (He et al. 2016, Zagoruyko &
 # Komodakis 2016, Xie et al. 2017), drawn in Figure 6's style with a table of their papers' numbers.

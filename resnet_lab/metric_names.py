@@ -8,6 +8,9 @@ from __future__ import annotations
 # Logged against the iteration (Lightning's `step`, the x-axis of the paper's figures)
 TRAIN_ERROR = "train/error"  # the mean of the last trainer.log_every iterations' mini-batches
 TRAIN_LOSS = "train/loss"
+# trainer.log_grad_norm: the global L2 norm of the loss's gradients (before weight decay) at the
+# log point's iteration itself, not a window mean
+GRAD_NORM = "train/grad_norm"
 LR = "lr"
 STEP = "step"  # logged beside every value: the iteration it belongs to
 EVAL_SPLITS = ("val", "test")  # the evaluation sets of the validation loop; test: also the final test
@@ -26,7 +29,7 @@ VAL_TOP5, TEST_TOP5 = eval_metric("val", "top5_error"), eval_metric("test", "top
 ERRORS = (TRAIN_ERROR, VAL_ERROR, TEST_ERROR, VAL_TOP5, TEST_TOP5)
 FINAL_TEST = (TEST_ERROR, TEST_TOP5)
 # Everything logged against the iteration
-ITERATION_SERIES = (TRAIN_ERROR, TRAIN_LOSS, LR, VAL_ERROR, TEST_ERROR, VAL_TOP5, TEST_TOP5)
+ITERATION_SERIES = (TRAIN_ERROR, TRAIN_LOSS, LR, VAL_ERROR, TEST_ERROR, VAL_TOP5, TEST_TOP5, GRAD_NORM)
 
 
 def summary_key(metric: str) -> str:

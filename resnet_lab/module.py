@@ -4,6 +4,9 @@ Everything goes through Lightning's own mechanisms, so ``trainer.callback_metric
 bars, EarlyStopping, LearningRateMonitor and every logger see it:
 - ``train/error``, ``train/loss``, ``lr``: ``self.log`` every ``log_every`` iterations, each the
   mean over those iterations;
+- ``train/grad_norm`` (``log_grad_norm``, off by default): the global L2 norm of the loss's
+  gradients in the log point's own iteration (not a window mean), taken after backward and
+  before SGD's step (``on_before_optimizer_step``);
 - ``val/error``, ``test/error`` (``*/top5_error`` on ImageNet): Lightning's validation loop every
   ``eval_every`` iterations (the data module's val and test sets), logged as torchmetrics objects;
 - ``test/error`` again from ``trainer.test`` on the finished network;
@@ -30,7 +33,16 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from .errors import DivergenceError
-from .metric_names import EVAL_ERRORS, EVAL_SPLITS, LR, STEP, TRAIN_ERROR, TRAIN_LOSS, eval_metric
+from .metric_names import (
+    EVAL_ERRORS,
+    EVAL_SPLITS,
+    GRAD_NORM,
+    LR,
+    STEP,
+    TRAIN_ERROR,
+    TRAIN_LOSS,
+    eval_metric,
+)
 from .models.build import build_model
 from .models.choices import family_of
 from .schedule import IterationLR, LrSchedule, warmup_enabled
@@ -92,12 +104,13 @@ class ResNetModule(L.LightningModule):
         channels_last: bool = False,
         compile: bool = False,
         compile_mode: str = "default",
+        log_grad_norm: bool = False,
     ) -> None:
         super().__init__()
         # plain dicts only: checkpoints stay loadable with weights_only=True
         self.save_hyperparameters(dict(model=dict(model), optim=_plain(optim), log_every=log_every,
                                        top5=top5, channels_last=channels_last, compile=compile,
-                                       compile_mode=compile_mode))
+                                       compile_mode=compile_mode, log_grad_norm=log_grad_norm))
         self.model = build_model(model)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -105,6 +118,8 @@ class ResNetModule(L.LightningModule):
             self.model.compile(mode=compile_mode)  # in place: the state_dict keeps its names
         self._eager = False  # set when the compiler failed
         self.log_every = log_every
+        self.log_grad_norm = log_grad_norm
+        self._grad_norm: torch.Tensor | None = None  # the last iteration's, on the device
         self.schedule = LrSchedule(optim, warmup_enabled(optim["warmup"]["enabled"], family_of(model), model["depth"]))
         n = model["num_classes"]
         self.train_error = ErrorRate(n)
@@ -161,6 +176,20 @@ class ResNetModule(L.LightningModule):
         # logged too (a run shorter than log_every would otherwise record no training error)
         if self.global_step % self.log_every:
             self._log_train(self.global_step, on_step=False)
+            if self._grad_norm is not None:
+                self.log(GRAD_NORM, self._grad_norm, on_step=False, on_epoch=True)
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # after backward (and, under fp16 AMP, after Lightning has unscaled the gradients), before
+        # SGD's step, which adds the weight decay itself: the norm of the loss's own gradient.
+        # Each log point's value is its own iteration's, not a mean over the window as the loss
+        # is: no state to checkpoint, so a resumed run logs what an uninterrupted one does.
+        if not self.log_grad_norm:
+            return
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        self._grad_norm = torch.nn.utils.get_total_norm(grads, norm_type=2.0)
+        if (self.global_step + 1) % self.log_every == 0:  # training_step logged `step` already
+            self.log(GRAD_NORM, self._grad_norm, on_step=True, on_epoch=False)
 
     def _log_train(self, step: int, on_step: bool = True) -> None:
         error, loss = self.train_error.compute(), self.train_loss.compute()

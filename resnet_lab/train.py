@@ -245,7 +245,8 @@ def build_module(c: Mapping[str, Any], numerics: hardware.Numerics, dm=None):
     channels_last = numerics.channels_last
     module = ResNetModule(
         c["model"], c["optim"], log_every=t["log_every"], top5=logs_top5(c["data"]),
-        channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"])
+        channels_last=channels_last, compile=t["compile"], compile_mode=t["compile_mode"],
+        log_grad_norm=t["log_grad_norm"])
     if channels_last and dm is not None:
         dm.memory_format = torch.channels_last
     return module

@@ -245,6 +245,7 @@ def _job_dirname(overrides: list[str]) -> str:
     "trainer.compile=true", "trainer.channels_last=true", "trainer.devices=2", "trainer.progress=none",
     "logger=csv", "logger.mode=offline", "data.root=/elsewhere", "data.eval_batch_size=100",
     "paths.output_root=/out", "study=mine", "tags=[a]", "callbacks.progress=null",
+    "trainer.log_grad_norm=true",
 ])
 def test_a_result_neutral_key_resumes_and_stays_out_of_job_names(override, tmp_path):
     key = override.split("=")[0]

@@ -62,6 +62,7 @@ OUTPUTS_OF = {  # the paper's outputs each study reproduces (the Makefile's figu
     "cpu_preact": ["figure1", "figure6", "table6", "preact", "beyond"],
     "cpu_figure6": ["figure1", "figure6", "figure7", "table6", "preact"],
     "cpu_open_choices": ["figure6", "table6", "preact"],
+    "cpu_startup": ["figure6", "table6", "preact"],
     # the remedies: their own figure and table, their baselines in the paper's outputs too
     "stochastic_depth": ["figure6", "figure7", "table6", "preact", "beyond", "remedies", "remedies_table"],
     "no_norm": ["figure6", "figure7", "table6", "preact", "beyond", "remedies", "remedies_table"],

@@ -405,7 +405,8 @@ def test_a_monitor_the_module_never_logs_is_refused_before_any_work(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         "error: callbacks.early_stopping.monitor='val/nonexistent' is invalid; valid values: "
-        "train/error, train/loss, lr, val/error, test/error, val/top5_error, test/top5_error (what "
+        "train/error, train/loss, lr, val/error, test/error, val/top5_error, test/top5_error, "
+        "train/grad_norm (what "
         "the module logs, metric_names.py).")
     assert not list((tmp_path / "outputs").rglob("*.yaml"))  # nothing written
 

@@ -1,6 +1,8 @@
 """The studies (conf/experiment/) and W&B sweeps (sweeps/) expand to the paper's grids."""
 
 from functools import cache
+from itertools import product
+from math import prod
 from pathlib import Path
 
 import pytest
@@ -29,7 +31,8 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
     "shortcuts": (["ResNet-34-A", "ResNet-34-B", "ResNet-34-C"], [0]),
     "cpu_degradation": (["plain-20", "plain-56", "ResNet-20", "ResNet-56"], [0]),
     "cpu_figure6": (CIFAR_PLAIN + ["ResNet-20", "ResNet-32", "ResNet-44", "ResNet-56"], [0]),
-    "cpu_open_choices": (["ResNet-20", "ResNet-56"], [0]),  # each under every CHOICES entry
+    "cpu_open_choices": (["ResNet-20", "ResNet-56"], [0]),  # each under every SWEPT value
+    "cpu_startup": (["ResNet-20", "ResNet-56"], [0]),  # each under every SWEPT combination
     "smoke": (["plain-8", "plain-14", "ResNet-8", "ResNet-14"], [0]),
     "smoke_imagenet": (["plain-18", "ResNet-18-A", "ResNet-18-B", "ResNet-18-C"], [0]),
     # beyond the paper: pre-activation, wide and ResNeXt nets
@@ -49,14 +52,21 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
 DATA = {"figure4": "imagenet", "shortcuts": "imagenet", "cpu_degradation": "fashion_mnist",
         "smoke": "synthetic", "smoke_imagenet": "synthetic", "cpu_preact": "fashion_mnist",
         "cpu_figure6": "fashion_mnist", "cpu_open_choices": "fashion_mnist",
+        "cpu_startup": "fashion_mnist",
         "cpu_stochastic_depth": "fashion_mnist", "cpu_no_norm": "fashion_mnist",
         "cpu_depth_stress": "synthetic"}
-# the studies that also sweep a config group: each open choice against the paper's, one at a
-# time (conf/open_choice/), with the keys each changes
-CHOICES = {"cpu_open_choices": {"paper": set(), "fan_in": {"model.init_mode"},
-                                "pad_both": {"model.shortcut_pad"},
-                                "zero_init_residual": {"model.zero_init_residual"},
-                                "rgb_stem": {"data.channels", "model.in_channels"}}}
+# the studies that sweep more than nets and seeds: each swept key's values, with the keys each
+# value changes against the key's first value (the others' alike): each open choice against the
+# paper's (conf/open_choice/); the precision, and the start (conf/startup/)
+SWEPT = {
+    "cpu_open_choices": {"+open_choice": {"paper": set(), "fan_in": {"model.init_mode"},
+                                          "pad_both": {"model.shortcut_pad"},
+                                          "zero_init_residual": {"model.zero_init_residual"},
+                                          "rgb_stem": {"data.channels", "model.in_channels"}}},
+    "cpu_startup": {"trainer.precision": {"bf16-mixed": set(), "32-true": {"trainer.precision"}},
+                    "+startup": {"paper": set(), "warmup": {"optim.warmup.enabled"},
+                                 "zero_init_residual": {"model.zero_init_residual"}}},
+}
 
 
 def expected_model(net: str, family: str) -> tuple:
@@ -88,22 +98,33 @@ def test_experiment_expands_to_the_papers_grid(study):
         assert (family_of(m), m["depth"], m["residual"], m["shortcut"]) == expected_model(c["net"], family), job
         assert c["study"] == study and study in c["tags"]
         assert dataset_of(c["data"]).name == DATA.get(study, "cifar10")
-    assert sorted(seen) == sorted((n, s) for n in nets for s in seeds for _ in CHOICES.get(study, [None]))
+    combinations = prod(len(values) for values in SWEPT.get(study, {}).values())
+    assert sorted(seen) == sorted((n, s) for n in nets for s in seeds for _ in range(combinations))
 
 
-def test_open_choices_change_one_choice_at_a_time():
+@pytest.mark.parametrize("study", sorted(SWEPT))
+def test_each_swept_value_changes_its_own_keys_only(study):
     from resnet_lab.records import flatten
 
+    swept = SWEPT[study]
     jobs = {}
-    for job, c in job_configs("cpu_open_choices"):
+    for job, c in job_configs(study):
         o = dict(x.split("=", 1) for x in job)
-        jobs[o["+open_choice"], o["net"]] = flatten(c)
-    assert len(jobs) == 10
-    for (choice, net), c in jobs.items():
-        paper = jobs["paper", net]
-        changed = {k for k in c if c[k] != paper[k]}
-        assert changed == CHOICES["cpu_open_choices"][choice], (choice, net)
+        jobs[(o["net"], *(o[k] for k in swept))] = flatten(c)
+    assert len(jobs) == len(GRIDS[study][0]) * prod(len(v) for v in swept.values())
+    for (net, *values), c in jobs.items():
+        for i, (key, changes) in enumerate(swept.items()):
+            first = jobs[(net, *values[:i], next(iter(changes)), *values[i + 1:])]
+            assert {k for k in c if c[k] != first[k]} == changes[values[i]], (net, key, values)
         assert c["trainer.log_every"] == 1  # the spike lives in single iterations
+
+
+def test_the_startup_study_logs_the_gradient_norm_of_its_first_iterations():
+    for _, c in job_configs("cpu_startup"):
+        t = c["trainer"]
+        assert (t["max_steps"], t["log_every"], t["log_grad_norm"]) == (20, 1, True)
+        # cpu_degradation's recipe: its batches, its lr from the first iteration (below 110 layers)
+        assert (c["data"]["batch_size"], c["optim"]["lr"], c["data"]["val_size"]) == (128, 0.1, 5000)
 
 
 def test_full_scale_studies_use_the_papers_recipe():
@@ -168,18 +189,16 @@ def test_wandb_sweep_matches_its_experiment(path):
     assert f"experiment={study}" in sweep["command"] and "${args_no_hyphens}" in sweep["command"]
     params = sweep["parameters"]
     nets, seeds = GRIDS[study]
-    assert set(params) <= {"net", "seed", "+open_choice"}
+    swept = SWEPT.get(study, {})
+    assert set(params) <= {"net", "seed", *swept}
     assert params["net"]["values"] == nets
     assert params.get("seed", {"values": [0]})["values"] == seeds
-    choices = list(CHOICES.get(study, {}))
-    assert params.get("+open_choice", {"values": []})["values"] == choices
+    assert {k: params[k]["values"] for k in swept} == {k: list(v) for k, v in swept.items()}
     fixed = [c for c in sweep["command"] if "=" in c]
     # each agent job composes and validates exactly as the W&B agent will call it
-    for net in nets:
-        for seed in seeds:
-            for choice in choices or [None]:
-                extra = [f"+open_choice={choice}"] if choice else []
-                cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}",
-                               f"seed={seed}", *extra])
-                validate(cfg)
-                assert resolved(cfg)["logger"]["_target_"] == "resnet_lab.loggers.StudyWandbLogger"
+    for net, seed, *values in product(nets, seeds, *swept.values()):
+        extra = [f"{k}={v}" for k, v in zip(swept, values, strict=True)]
+        cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}",
+                       f"seed={seed}", *extra])
+        validate(cfg)
+        assert resolved(cfg)["logger"]["_target_"] == "resnet_lab.loggers.StudyWandbLogger"

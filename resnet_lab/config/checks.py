@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ..data.registry import TEST_MODES, dataset_of, fact
 from ..errors import invalid
-from ..metric_names import ITERATION_SERIES
+from ..metric_names import GRAD_NORM, ITERATION_SERIES
 from ..models.choices import (
     IMAGENET_STAGES,
     INIT_MODES,
@@ -308,6 +308,12 @@ def check_together(c: Mapping) -> None:
         raise invalid("trainer.strategy", t["strategy"],
                       "ddp_find_unused_parameters_true with model.gate=stochastic_depth (a "
                       "dropped branch leaves its parameters without a gradient)")
+    for name, cb in (c.get("callbacks") or {}).items():
+        # the one series logged only when asked for: monitored without it, it never comes
+        if cb is not None and cb.get("monitor") == GRAD_NORM and not t["log_grad_norm"]:
+            raise invalid(f"callbacks.{name}.monitor", GRAD_NORM,
+                          f"another series, or keep {GRAD_NORM} with trainer.log_grad_norm=true "
+                          f"(it is logged only then)")
     world = (t["devices"] if _is_int(t["devices"]) else 1) * t["num_nodes"]
     if t["strategy"] != "auto" and d["batch_size"] % world:
         raise invalid("data.batch_size", d["batch_size"],

@@ -18,6 +18,7 @@ NOT_RESULTS = (
     "callbacks.responses",  # mirrors the `responses` keys (Figure 7 analysis, after training)
     "responses",  # analysis of the trained net: no influence on training
     "trainer.ckpt_every",  # resume is exact whatever the checkpoint interval (tests/test_reliability.py)
+    "trainer.log_grad_norm",  # reads the gradients, changes nothing (tests/test_grad_norm.py)
 )
 
 

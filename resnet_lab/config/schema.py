@@ -72,6 +72,7 @@ class TrainerConfig:
     max_steps: int = MISSING
     eval_every: int = MISSING
     log_every: int = MISSING
+    log_grad_norm: bool = MISSING
     ckpt_every: int = MISSING
     deterministic: bool = MISSING
     channels_last: Any = MISSING   # auto, true or false

@@ -1,5 +1,5 @@
 """The paper's figures (1, 4, 6, 7) and tables (6, and 3: shortcuts), and an ablation sweep's
-table (switches), drawn from run records, a sweep directory on disk or a W&B group;
+table (switches) and start-up figure (startup), drawn from run records, a sweep directory on disk or a W&B group;
 ``python -m resnet_lab.figures`` (see ``cli``).
 
     runs      the Run record, from disk (load_sweep) or W&B (load_wandb); one run per net (pick)
@@ -9,6 +9,7 @@ table (switches), drawn from run records, a sweep directory on disk or a W&B gro
     curves    drawing: error against iterations, layer responses, axes helpers
     tables    Table 6 and Table 3 rows, the parameter count of a run
     switches  an ablation sweep's runs side by side: their switches (config keys), early loss peak
+    startup   each run's loss and gradient norm over its first iterations, named by its switches
     captions  the ``<name>.md`` beside every output: data, which images each curve's points are
     output    the Output type: the runs it takes, how it is drawn, its caption's sections, the
               paper's table beside it, its charts on a dashboard

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from ..metric_names import TEST_ERROR, TRAIN_ERROR, VAL_ERROR
+from ..metric_names import GRAD_NORM, TEST_ERROR, TRAIN_ERROR, TRAIN_LOSS, VAL_ERROR
 from ..tables import markdown_table
 from .output import Output
 from .recipes import paper_mismatches, run_name
@@ -58,18 +58,31 @@ def _series(out: Output) -> list[str]:
     return [TRAIN_ERROR, TEST_ERROR] + (["responses"] if out.table is None else [])
 
 
-def _train_text(r: Run, curves: bool) -> str:
+def _train_text(r: Run, curves: bool, series: str = TRAIN_ERROR) -> str:
     t, d = r.config.get("trainer") or {}, r.data_config
     every, batch = t.get("log_every"), d.get("batch_size")
     images = f" of the {_n(r.train_images)} training images" if r.train_images else ""
-    where = "the curves, and train_error below" if curves else "train_error below: the last point"
-    text = (f"training error ({where}): each point is the mean error of "
+    if series == TRAIN_LOSS:
+        head, what = "training loss (the curves)", "cross-entropy loss"
+    else:
+        where = "the curves, and train_error below" if curves else "train_error below: the last point"
+        head, what = f"training error ({where})", "error"
+    text = (f"{head}: each point is the mean {what} of "
             f"the mini-batches of the last {_n(every)} iterations ({_n(batch)} augmented "
             f"images{images} each, BN in training mode: each batch's own statistics), logged "
             f"while training, not an evaluation of the net")
     if isinstance(every, int) and r.steps % every:
         text += "; the last point covers the iterations since the point before"
     return text + "."
+
+
+def _grad_norm_text(r: Run) -> str:
+    every = (r.config.get("trainer") or {}).get("log_every")
+    return (f"gradient norm: the global L2 norm of the loss's gradients over every parameter in the "
+            f"point's own iteration (not a mean over the last {_n(every)} iterations), after the "
+            f"backward pass and before SGD adds the weight decay and steps "
+            f"(trainer.log_grad_norm); the parameters and their gradients are fp32 under bf16 "
+            f"autocast too.")
 
 
 def _test_set(r: Run) -> str:
@@ -120,6 +133,10 @@ def statistics_lines(out: Output, runs: Sequence[Run]) -> list[str]:
         lines = []
         if TRAIN_ERROR in series:
             lines.append(_train_text(r, curves))
+        if TRAIN_LOSS in series:
+            lines.append(_train_text(r, curves, TRAIN_LOSS))
+        if GRAD_NORM in series:
+            lines.append(_grad_norm_text(r))
         if VAL_ERROR in series:
             lines.append(_val_text(r))
         if TEST_ERROR in series:

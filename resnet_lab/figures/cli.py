@@ -3,11 +3,13 @@ figures and tables drawn from run records, local run directories and/or W&B grou
 (``--wandb ENTITY/PROJECT --group GROUP [--group GROUP ...]``), merged.
 
 NAME is figure1, figure4, figure6, figure7, table6, shortcuts (Table 3), or all (every one whose
-runs are present); or switches (only when named, not in all): an ablation sweep's runs side by
+runs are present); or, only when named, not in all: switches, an ablation sweep's runs side by
 side, each with the config keys in which it differs from the others, its final errors and the
-early peak of its training loss. Figures are saved as PNG and PDF, tables as CSV and Markdown,
-and every output gets ``<name>.md``: what is plotted and on which images, the sources, the runs
-with their final errors and devices, and the paper's nets that are missing or did not finish.
+early peak of its training loss; startup, each run's training loss and gradient norm over its
+first 20 iterations, one line per run named by those keys. Figures are saved as PNG and PDF,
+tables as CSV and Markdown, and every output gets ``<name>.md``: what is plotted and on which
+images, the sources, the runs with their final errors and devices, and the paper's nets that are
+missing or did not finish.
 
 A study run in pieces (different machines, different sweep directories or W&B groups) is drawn
 from all of them at once. A run found in more than one source (same net, seed and recipe) is
@@ -35,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("name", choices=[*OUTPUTS, *ON_REQUEST, "all"],
                    help="the output; all: every one of the paper's whose runs are present "
-                        "(switches only when named)")
+                        "(switches, startup only when named)")
     p.add_argument("--sweep", action="append", default=[], metavar="DIR",
                    help="a directory of run directories, searched recursively (repeatable)")
     p.add_argument("--wandb", metavar="ENTITY/PROJECT", help="read the runs of --group from W&B")

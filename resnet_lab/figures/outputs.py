@@ -1,8 +1,8 @@
 """The paper's outputs, one ``Output`` each in ``OUTPUTS`` (figure1, figure4, figure6, figure7,
 table6, shortcuts): which runs it is about, how it is drawn or tabulated, and its caption; and
 ``render``, which writes one of them (PNG and PDF, or CSV and Markdown, plus ``<name>.md``).
-``ON_REQUEST`` holds the outputs of an ablation sweep (``switches``): drawn only when named, not
-by ``all`` nor on the studies' dashboards.
+``ON_REQUEST`` holds the outputs of an ablation sweep (``switches``, ``startup``): drawn only when
+named, not by ``all`` nor on the studies' dashboards.
 
 One line per net (``Run.key``: data set and model config) in the curve figures: the mean over
 its finished seeds (else over its unfinished ones) at the iterations all of them logged, in a
@@ -20,7 +20,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from .. import paper
-from ..metric_names import TEST_ERROR, TRAIN_ERROR, VAL_ERROR
+from ..metric_names import GRAD_NORM, TEST_ERROR, TRAIN_ERROR, TRAIN_LOSS, VAL_ERROR
 from ..models.naming import he2015, remedy
 from ..tables import markdown_table, write_table
 from .captions import RUN_COLUMNS, caption, run_rows, titled, warmup_lines
@@ -29,6 +29,7 @@ from .output import Output, PaperTable, Section, always
 from .recipes import check_recipes
 from .runs import FiguresError, Run, pick
 from .seeds import averaged
+from .startup import ITERATIONS, StartupFigure, started, startup_lines
 from .switches import LOSS, switch_lines, switch_rows
 from .tables import (
     TEST_ERROR_COLUMNS,
@@ -280,6 +281,8 @@ OUTPUTS.update({
 
 # ---------------------------------------------------------------- ablations, on request only
 
+DOTTED = dict(lw=1.2, marker=".", ms=3)  # a point per iteration: single-iteration spikes show
+
 ON_REQUEST = {
     "stress": Output(
         "Depth stress test: which remedies train the deepest nets", keep=_remedies,
@@ -301,6 +304,19 @@ ON_REQUEST = {
               "logged values, see status), the early peak of its training loss (early_peak_loss, "
               "at iteration early_peak_at) and its iterations (steps).",
         needs="run", expected=()),
+    "startup": Output(
+        "Start-up: training loss and gradient norm of the first iterations", keep=_always,
+        usable=started, per_run=True, series=(TRAIN_LOSS, GRAD_NORM),
+        draw=StartupFigure((Panel("training loss", _always, (Curve((TRAIN_LOSS,), DOTTED),), "loss"),
+                            Panel("gradient norm", _always, (Curve((GRAD_NORM,), DOTTED),),
+                                  "global L2 norm (log)"))),
+        sections=(Section("The first iterations", startup_lines),),
+        about=f"Each run's training loss (top) and the global L2 norm of its gradients (bottom) "
+              f"at iterations 1 to {ITERATIONS}, one column per net, one line per run named by "
+              f"the config keys (switches) in which it differs from the other runs. Made for "
+              f"ResNet-56's start-up loss spike (cpu_startup): whether it follows the "
+              f"precision, the learning rate of the first iterations or the initialisation.",
+        needs=f"run with train/loss logged in its first {ITERATIONS} iterations", expected=()),
 }
 
 
@@ -322,8 +338,11 @@ def select(name: str, runs: Sequence[Run], sources: Sequence[str] = ()) -> tuple
 
 
 def drawn(out: Output, runs: Sequence[Run]) -> list[Run]:
-    """The runs of ``runs`` that a figure draws: a curve figure averages each net's seeds
-    (``seeds.averaged``), Figure 7 takes one run per net (``runs.pick``)."""
+    """The runs of ``runs`` that a figure draws: every one for a ``per_run`` output (an
+    ablation's runs differ in their switches, not as seeds of a net); a curve figure averages
+    each net's seeds (``seeds.averaged``), Figure 7 takes one run per net (``runs.pick``)."""
+    if out.per_run:
+        return list(runs)
     return averaged(runs) if isinstance(out.draw, CurveFigure) else pick(runs)
 
 

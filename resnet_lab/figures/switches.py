@@ -150,8 +150,9 @@ def early_peak(r: Run, window: int = EARLY) -> tuple[float | None, int | None]:
     return value, step
 
 
-def _order(r: Run, cell: str) -> tuple:
-    # by net (not Run.key, which holds the switches themselves), then the defaults first
+def run_order(r: Run, cell: str) -> tuple:
+    """An ablation's runs in order (``cell``: the run's switches, ``Switches.of``): by net (not
+    Run.key, which holds the switches themselves), then the defaults first."""
     return r.data, r.family, r.residual, r.depth, r.net, cell != DEFAULTS, cell, r.seed, r.source
 
 
@@ -160,7 +161,7 @@ def switch_rows(runs: Sequence[Run]) -> tuple[list[dict], list[str]]:
     their last logged values), the early peak of its training loss, its iterations."""
     sw = find_switches(runs)
     rows = []
-    for r in sorted(runs, key=lambda r: _order(r, sw.of(r))):
+    for r in sorted(runs, key=lambda r: run_order(r, sw.of(r))):
         peak, at = early_peak(r)
         rows.append(dict(
             data=r.data, net=r.net, switches=sw.of(r), seed=r.seed, status=r.status,
@@ -192,7 +193,7 @@ def switch_lines(runs: Sequence[Run]) -> list[str]:
     """What the switches are, whether each was measured one at a time against the defaults,
     the runs' iterations, and what the early peak of the loss is."""
     sw = find_switches(runs)
-    runs = sorted(runs, key=lambda r: _order(r, sw.of(r)))
+    runs = sorted(runs, key=lambda r: run_order(r, sw.of(r)))
 
     def name(r: Run) -> str:
         return f"{run_name(r)} ({sw.of(r)})"
