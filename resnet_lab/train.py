@@ -65,19 +65,20 @@ def device_name(device: torch.device) -> str:
     return f"{platform.processor() or platform.machine()} CPU ({torch.get_num_threads()} threads)"
 
 
-def _resume_point(rd: RunDir, ckpt_path: str | None) -> tuple[str | None, int | None, str]:
-    """Which checkpoint to resume from: the run's own last one, else ``ckpt_path``."""
+def _resume_point(rd: RunDir, ckpt_path: str | None) -> tuple[str | None, int | None, str, bool]:
+    """Which checkpoint to resume from: the run's own last one, else ``ckpt_path``; and
+    whether it is the run's own (a restart the record keeps)."""
     own = rd.last_checkpoint()
     if own is not None:
         step = read_checkpoint_step(own)
-        return str(own), step, f"resuming from its last checkpoint (iteration {step})"
+        return str(own), step, f"resuming from its last checkpoint (iteration {step})", True
     if ckpt_path:
         path = Path(ckpt_path).expanduser()
         if not path.is_file():
             raise RunDirError(f"ckpt_path={ckpt_path!r} does not exist; give the path of a .ckpt file.")
         step = read_checkpoint_step(path)
-        return str(path), step, f"starting from {path} (iteration {step})"
-    return None, None, "starting from scratch"
+        return str(path), step, f"starting from {path} (iteration {step})", False
+    return None, None, "starting from scratch", False
 
 
 def _sync_batchnorm(t: Mapping[str, Any]) -> bool:
@@ -147,13 +148,14 @@ def _announce(c, label, module, params, trainer, how, where, run_dir, data_sourc
           f"  data {data_source}\n  run directory {run_dir}\n  {where}", flush=True)
 
 
-def _restarts(prior: dict | None, ckpt: str | None, rd: RunDir, resume_step: int | None) -> dict:
+def _restarts(prior: dict | None, own_step: int | None) -> dict:
     """What the run's record keeps of its restarts: the iterations it resumed from its own
-    checkpoint (after a signal, a kill, a crash), and how often SLURM requeued its job
-    (pre-emption, ``scontrol requeue``), so that the sweep summary can name them."""
+    checkpoint (``own_step``, from ``_resume_point``; after a signal, a kill, a crash), and how
+    often SLURM requeued its job (pre-emption, ``scontrol requeue``), so that the sweep summary
+    can name them."""
     resumed = list((prior or {}).get("resumed_at") or [])
-    if ckpt is not None and ckpt == str(rd.last_checkpoint()):  # its own, not a ckpt_path given
-        resumed.append(resume_step)
+    if own_step is not None:
+        resumed.append(own_step)
     out: dict[str, Any] = {"resumed_at": resumed} if resumed else {}
     requeued = int(os.environ.get("SLURM_RESTART_COUNT") or 0)  # SLURM's count for this job
     if requeued:
@@ -201,14 +203,14 @@ def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str,
     callbacks = build_callbacks(c)
     dm = build_datamodule(c["data"], c["seed"])
     dm.load()  # a missing or corrupt data set stops here, before anything is written
-    ckpt, resume_step, how = _resume_point(rd, c.get("ckpt_path"))
+    ckpt, resume_step, how, own = _resume_point(rd, c.get("ckpt_path"))
     started = time.time()
     if not primary:
         return _fit_and_test(c, rd, dm, ckpt, [], callbacks, "", how, started, primary, numerics)
     rd.write_config(c)
     rd.write_summary(dict(status="running", run_name=label, study=c["study"],
                           started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                          **_restarts(prior, ckpt, rd, resume_step)))
+                          **_restarts(prior, resume_step if own else None)))
     loggers, where = build_loggers(c, run_dir, resume_step)
     failed = True
     try:
@@ -225,9 +227,10 @@ def _train(cfg: DictConfig | Mapping, run_dir: Path, primary: bool) -> dict[str,
         # the one sentence a user read is the record's reason; a full disk may refuse it too
         with contextlib.suppress(OSError):
             if (rd.summary() or {}).get("status") == "running":
+                stopped = {"steps": error.step} if getattr(error, "step", None) is not None else {}
                 rd.update_summary(status="failed", reason=str(error) if isinstance(error, ResnetLabError)
                                   else f"{type(error).__name__}: {error}",
-                                  steps=getattr(error, "step", None),  # where a diverged run stopped
+                                  **stopped,  # where a diverged run stopped
                                   wall_time_s=round(time.time() - started, 1))
         if error is e:
             raise
