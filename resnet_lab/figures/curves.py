@@ -126,7 +126,7 @@ def seeds_key(runs: Sequence[Run]) -> str:
     return f"lines: mean over each net's seeds ({seed_counts(groups)}), shaded: {BAND}"
 
 
-def _footer(fig: Figure, runs: Sequence[Run], extra: str = "") -> None:
+def footer(fig: Figure, runs: Sequence[Run], extra: str = "") -> None:
     """Data set and devices under the figure, so a PNG on its own says what it shows."""
     devices = ", ".join(sorted({r.device for r in runs if r.summary.get("device")}))
     devices = f"device: {devices or 'not recorded (no finished run)'}"
@@ -200,7 +200,7 @@ def draw_curves(runs: Sequence[Run], panels: Sequence[Panel], title: str,
         _finish_axes(ax, panel.title, x_label(unit), panel.ylabel, panel.title)
     fig.suptitle(title, fontsize=10)
     smoothed = f"training error: trailing mean of {smooth} points" if smooth > 1 else ""
-    _footer(fig, runs, "; ".join(t for t in (key, seeds_key(runs), smoothed) if t))
+    footer(fig, runs, "; ".join(t for t in (key, seeds_key(runs), smoothed) if t))
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -223,6 +223,6 @@ def draw_responses(runs: Sequence[Run], title: str, **_) -> Figure:
         ax.set_xlim(0, max(len(r.responses) for r in runs) + 1)
         _finish_axes(ax, "", f"layer index ({order})", "std", "nets with responses.json")
     fig.suptitle(title, fontsize=10)
-    _footer(fig, runs)
+    footer(fig, runs)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from ..metric_names import GRAD_NORM, TRAIN_LOSS
 from ..tables import markdown_table
-from .curves import COLOURS, Panel, _footer
+from .curves import COLOURS, Panel, footer
 from .runs import Run
 from .switches import DEFAULTS, Switches, early_peak, find_switches, run_order
 
@@ -115,7 +115,7 @@ class StartupFigure:
         fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol,
                    fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.035))
         legend_rows = -(-len(handles) // max(ncol, 1))
-        _footer(fig, runs, "one line per run, named by the config keys in which it differs")
+        footer(fig, runs, "one line per run, named by the config keys in which it differs")
         fig.tight_layout(rect=(0, 0.05 + 0.035 * legend_rows, 1, 1))
         return fig
 
