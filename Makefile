@@ -123,9 +123,12 @@ NETS ?=
 cpu_degradation: install  ## Figures 1, 6, 7 on Fashion-MNIST on a CPU (4 nets: 9 min on 2 cores with bf16)
 	$(call study,cpu_degradation,figure1 figure6 figure7,$(if $(NETS),net=$(NETS)))
 
-.PHONY: cpu_figure6 cpu_open_choices cpu_startup
+.PHONY: cpu_figure6 cpu_figure6_seeds cpu_open_choices cpu_startup
 cpu_figure6: install  ## Figure 6 (left, middle) and 7 on Fashion-MNIST on a CPU (8 nets: 18 min on 2 cores)
 	$(call study,cpu_figure6,figure6 figure7)
+
+cpu_figure6_seeds: install  ## both halves of Figure 6 on a CPU, 3 seeds per net with error bars (about 2 h)
+	$(call study,cpu_figure6_seeds,figure6 table6)
 
 cpu_open_choices: install  ## ResNet-20/56 under each choice the paper leaves open (init, padding, stem)
 	$(call study,cpu_open_choices,switches)

@@ -31,10 +31,13 @@ def warmup_enabled(setting: Any, family: str, depth: int) -> bool:
 class Warmup:
     """``until: error``: active until the mean training error of the last ``window`` iterations
     is below ``error_below`` (80% in the paper, "about 400 iterations"); ``until: steps``: for a
-    fixed number of iterations."""
+    fixed number of iterations. ``ramp: constant`` holds ``lr`` (the paper's); ``ramp: linear``
+    (Goyal et al. 2017; ``until: steps`` only) raises it from ``lr`` at iteration 0 towards the
+    base lr, which iteration ``steps`` reaches, so no single iteration multiplies the lr by 10."""
 
     def __init__(self, w: Mapping[str, Any], active: bool) -> None:
         self.lr, self.until = float(w["lr"]), w["until"]
+        self.ramp = w.get("ramp", "constant")  # absent from configs saved before the option
         self.error_below, self.steps = float(w["error_below"]), int(w["steps"])
         self.window = deque(maxlen=int(w["window"]))
         self.active = active
@@ -53,6 +56,11 @@ class Warmup:
         if done:
             self.active, self.ended_at = False, step + 1
         return done
+
+    def lr_at(self, step: int, base_lr: float) -> float:
+        if self.ramp == "linear":
+            return self.lr + (base_lr - self.lr) * step / self.steps
+        return self.lr
 
     def running_error(self) -> float | None:
         return sum(self.window) / len(self.window) if self.window else None
@@ -122,7 +130,7 @@ class LrSchedule:
 
     def lr(self, step: int) -> float:
         if self.warmup.active:
-            return self.warmup.lr
+            return self.warmup.lr_at(step, self.base_lr)
         if self.mode == "multistep":
             passed = sum(1 for m in self.milestones if step >= m)
         else:
@@ -154,7 +162,8 @@ class LrSchedule:
         w = self.warmup
         if w.active:
             until = f"train error < {w.error_below:g}%" if w.until == "error" else f"iteration {w.steps}"
-            parts.append(f"lr {w.lr:g} until {until}, then")
+            rising = " rising linearly" if w.ramp == "linear" else ""
+            parts.append(f"lr {w.lr:g}{rising} until {until}, then")
         parts.append(f"lr {self.base_lr:g}")
         if self.mode == "multistep":
             ms = [m for m in self.milestones if m < max_steps]

@@ -83,3 +83,30 @@ def test_describe_names_the_schedule():
     s = LrSchedule(paper_optim(), warmup=True)
     text = s.describe(64000)
     assert "0.01 until train error < 80%" in text and "32000, 48000" in text
+
+
+def test_linear_warmup_rises_from_the_warmup_lr_to_the_base_lr_over_its_steps():
+    s = LrSchedule(paper_optim(**{"warmup.until": "steps", "warmup.steps": 200,
+                                  "warmup.ramp": "linear"}), warmup=True)
+    assert "lr 0.01 rising linearly until iteration 200, then lr 0.1" in s.describe(64000)
+    seen = []
+    for step in range(200):
+        seen.append(s.lr(step))
+        s.observe_train_error(step, 95.0)
+    assert seen[0] == pytest.approx(0.01)
+    assert seen[100] == pytest.approx(0.055)       # halfway: 0.01 + 0.09 / 2
+    assert seen[199] == pytest.approx(0.01 + 0.09 * 199 / 200)
+    assert all(b > a for a, b in zip(seen, seen[1:]))
+    assert max(b / a for a, b in zip(seen, seen[1:])) < 1.1  # no jump, unlike the paper's x10
+    assert not s.warming_up and s.lr(200) == pytest.approx(0.1)
+    assert s.lr(32000) == pytest.approx(0.01)
+
+
+def test_a_linear_warmup_needs_a_known_length():
+    from resnet_lab.config.validation import validate
+    from resnet_lab.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"optim\.warmup\.ramp.*until=steps"):
+        validate(compose(["optim.warmup.ramp=linear"]))
+    with pytest.raises(ConfigError, match=r"optim\.warmup\.ramp.*constant, linear"):
+        validate(compose(["optim.warmup.ramp=cosine"]))
+    validate(compose(["optim.warmup.ramp=linear", "optim.warmup.until=steps"]))

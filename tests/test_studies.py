@@ -31,6 +31,7 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
     "shortcuts": (["ResNet-34-A", "ResNet-34-B", "ResNet-34-C"], [0]),
     "cpu_degradation": (["plain-20", "plain-56", "ResNet-20", "ResNet-56"], [0]),
     "cpu_figure6": (CIFAR_PLAIN + ["ResNet-20", "ResNet-32", "ResNet-44", "ResNet-56"], [0]),
+    "cpu_figure6_seeds": (CIFAR_PLAIN + ["ResNet-20", "ResNet-32", "ResNet-44", "ResNet-56"], [0, 1, 2]),
     "cpu_open_choices": (["ResNet-20", "ResNet-56"], [0]),  # each under every SWEPT value
     "cpu_startup": (["ResNet-20", "ResNet-56"], [0]),  # each under every SWEPT combination
     "smoke": (["plain-8", "plain-14", "ResNet-8", "ResNet-14"], [0]),
@@ -51,7 +52,8 @@ GRIDS = {  # the paper's grid of each study: the nets (and seeds) its jobs train
 }
 DATA = {"figure4": "imagenet", "shortcuts": "imagenet", "cpu_degradation": "fashion_mnist",
         "smoke": "synthetic", "smoke_imagenet": "synthetic", "cpu_preact": "fashion_mnist",
-        "cpu_figure6": "fashion_mnist", "cpu_open_choices": "fashion_mnist",
+        "cpu_figure6": "fashion_mnist", "cpu_figure6_seeds": "fashion_mnist",
+        "cpu_open_choices": "fashion_mnist",
         "cpu_startup": "fashion_mnist",
         "cpu_stochastic_depth": "fashion_mnist", "cpu_no_norm": "fashion_mnist",
         "cpu_depth_stress": "synthetic"}

@@ -139,6 +139,7 @@ RULES: dict[str, Rule | Callable[[], Rule]] = {
     "optim.warmup.enabled": AUTO_OR_BOOL,
     "optim.warmup.lr": in_range(0, 10, lo_open=True),
     "optim.warmup.until": one_of("error", "steps"),
+    "optim.warmup.ramp": one_of("constant", "linear"),
     "optim.warmup.error_below": in_range(0, 100, lo_open=True),
     "optim.warmup.window": at_least(1),
     "optim.warmup.steps": at_least(1),
@@ -297,6 +298,12 @@ def check_together(c: Mapping) -> None:
                       "multistep when data.val_size=0 (plateau would choose the lr drops on the "
                       "test set, model selection on the test set), or keep a validation split "
                       "with data.val_size > 0")
+    w = c["optim"]["warmup"]
+    if w["ramp"] == "linear" and w["until"] != "steps":
+        # the ramp's slope needs its length, which the error rule only knows when it ends
+        raise invalid("optim.warmup.ramp", "linear",
+                      "constant with optim.warmup.until=error (a linear ramp needs a known length: "
+                      "use optim.warmup.until=steps with optim.warmup.steps)")
     classes = fact(d, "num_classes")
     if m["num_classes"] != classes:
         raise invalid("model.num_classes", m["num_classes"], f"{classes} (data.num_classes)")

@@ -40,6 +40,7 @@ class Warmup:
     enabled: Any = MISSING      # auto, true or false
     lr: float = MISSING
     until: str = MISSING
+    ramp: str = MISSING
     error_below: float = MISSING
     window: int = MISSING
     steps: int = MISSING

@@ -33,6 +33,7 @@ from .startup import ITERATIONS, StartupFigure, started, startup_lines
 from .switches import LOSS, switch_lines, switch_rows
 from .tables import (
     TEST_ERROR_COLUMNS,
+    TRAIN_ERROR_COLUMN,
     beyond_rows,
     remedies_rows,
     shortcut_rows,
@@ -129,7 +130,8 @@ OUTPUTS = {
         table=table6_rows, sections=(Section("Warm-up", warmup_lines),),
         paper=PaperTable("Table 6", paper.CIFAR10_RECIPE,
                          "CIFAR-10, trained on all 50k training images with the paper's recipe"),
-        about="Final test error (%) of the CIFAR-family nets: " + TEST_ERROR_COLUMNS + ". Where "
+        about="Final test error (%) of the CIFAR-family nets: " + TEST_ERROR_COLUMNS + "; "
+              + TRAIN_ERROR_COLUMN + ". Where "
               "the data set and recipe are the paper's, paper_test_error is Table 6's (for "
               "ResNet-110 its best of 5 runs, paper_mean_std their mean ± std) and "
               "paper_params_M its parameters in millions.",
