@@ -531,6 +531,13 @@ def test_table6_caption_says_which_warmup_rule_each_run_used(tmp_path):
               summary={"warmup_ended_at": 300})
     assert main(["table6", "--sweep", str(forced), "--out", str(out)]) == 0
     assert "- ResNet-56 seed 0: true (forced): lr 0.01" in caption_of(out, "table6")
+    ramp = tmp_path / "ramp"
+    write_run(ramp, depth=56, residual=True, summary={"warmup_ended_at": 150},
+              config={"optim.warmup.enabled": True, "optim.warmup.until": "steps",
+                      "optim.warmup.steps": 150, "optim.warmup.ramp": "linear"})
+    assert main(["table6", "--sweep", str(ramp), "--out", str(out)]) == 0
+    assert ("- ResNet-56 seed 0: true (forced): lr 0.01 rising linearly to the base lr until "
+            "iteration 150; ended at iteration 150") in caption_of(out, "table6")
 
 
 def _sweep_of(root, *depths, residual=True, seeds=(0,), **kw):

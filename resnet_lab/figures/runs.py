@@ -145,6 +145,13 @@ class Run:
                 return float(value)
         return None
 
+    def late_mean(self, metric: str, fraction: float = 0.1) -> float | None:
+        """The mean of ``metric``'s logged points over the run's last ``fraction`` of iterations
+        (steps above ``(1 - fraction) * steps``); None where it logged none there."""
+        start = (1 - fraction) * self.steps
+        late = [v for s, v in self.metrics.get(metric, ()) if s > start]
+        return sum(late) / len(late) if late else None
+
 
 def data_sets(runs: Sequence[Run]) -> str:
     """The runs' data sets as a reader knows them: ``CIFAR-10, Fashion-MNIST``."""
