@@ -37,7 +37,7 @@ class Warmup:
 
     def __init__(self, w: Mapping[str, Any], active: bool) -> None:
         self.lr, self.until = float(w["lr"]), w["until"]
-        self.ramp = w.get("ramp", "constant")  # absent from configs saved before the option
+        self.ramp = w["ramp"]
         self.error_below, self.steps = float(w["error_below"]), int(w["steps"])
         self.window = deque(maxlen=int(w["window"]))
         self.active = active

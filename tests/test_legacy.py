@@ -156,6 +156,16 @@ def test_a_run_the_older_code_left_half_done_resumes_to_its_uninterrupted_record
     assert close(0, "test/error", done["test_error"], reference["test_error"])
 
 
+def test_a_record_from_before_the_warmup_ramp_reads_as_the_constant_warmup_it_ran():
+    from resnet_lab.config.legacy import upgrade
+    old = {"optim": {"lr": 0.1, "warmup": {"enabled": "auto", "lr": 0.01, "until": "error"}}}
+    assert upgrade(old)["optim"]["warmup"] == {"enabled": "auto", "lr": 0.01, "until": "error",
+                                               "ramp": "constant"}
+    today = {"optim": {"warmup": {"ramp": "linear"}}}
+    assert upgrade(today)["optim"]["warmup"]["ramp"] == "linear"  # today's record: as it is
+    assert "optim" not in upgrade({"seed": 0})
+
+
 def metrics(path: Path) -> list[tuple[int, str, float]]:
     lines = path.read_text().splitlines()
     assert lines[0] == "step,metric,value"

@@ -6,6 +6,7 @@
   registry's now.
 - A model option added later reads as its default: that is what the older code built
   (``families.complete``).
+- An optim option added later reads as what the older code did (``OLDER_OPTIM``).
 
 ``upgrade`` is applied wherever a record's config meets today's: the resume check
 (``records.RunDir.check_config``) and the figures' run records.
@@ -20,6 +21,8 @@ from ..data.registry import DATASETS, dataset_of
 from ..models.families import complete
 
 FACTS = ("num_classes", "channels", "image_size")
+# optim options added later -> what the code before them did
+OLDER_OPTIM = {"warmup": {"ramp": "constant"}}  # lr 0.01, then the base lr at once
 
 
 def upgrade_data(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,4 +42,18 @@ def upgrade(config: Mapping[str, Any]) -> dict[str, Any]:
         out["model"] = complete(out["model"])
     if isinstance(out.get("data"), Mapping):
         out["data"] = upgrade_data(out["data"])
+    if isinstance(out.get("optim"), Mapping):
+        out["optim"] = _with_older(out["optim"], OLDER_OPTIM)
+    return out
+
+
+def _with_older(group: Mapping[str, Any], older: Mapping[str, Any]) -> dict[str, Any]:
+    """``group`` with each option of ``older`` it lacks (in sub-groups it has) set to its value."""
+    out = dict(group)
+    for key, value in older.items():
+        if isinstance(value, Mapping):
+            if isinstance(out.get(key), Mapping):
+                out[key] = _with_older(out[key], value)
+        else:
+            out.setdefault(key, value)
     return out
