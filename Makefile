@@ -128,7 +128,7 @@ cpu_figure6: install  ## Figure 6 (left, middle) and 7 on Fashion-MNIST on a CPU
 	$(call study,cpu_figure6,figure6 figure7)
 
 cpu_figure6_seeds: install  ## both halves of Figure 6 on a CPU, 3 seeds per net with error bars (about 2 h)
-	$(call study,cpu_figure6_seeds,figure6 table6)
+	$(call study,cpu_figure6_seeds,figure1 figure6 table6)
 
 cpu_open_choices: install  ## ResNet-20/56 under each choice the paper leaves open (init, padding, stem)
 	$(call study,cpu_open_choices,switches)

@@ -61,6 +61,7 @@ OUTPUTS_OF = {  # the paper's outputs each study reproduces (the Makefile's figu
     "preact": ["preact"], "wide": ["wide"],
     "cpu_preact": ["figure1", "figure6", "table6", "preact", "beyond"],
     "cpu_figure6": ["figure1", "figure6", "figure7", "table6", "preact"],
+    "cpu_figure6_seeds": ["figure1", "figure6", "table6", "preact"],  # no responses: no Figure 7
     "cpu_open_choices": ["figure6", "table6", "preact"],
     "cpu_startup": ["figure6", "table6", "preact"],
     # the remedies: their own figure and table, their baselines in the paper's outputs too
