@@ -583,7 +583,8 @@ def cli_main(capsys, *argv):
 
 @pytest.mark.parametrize("argv, message", [
     (["figure9", "--entity", "e"], "error: unknown study 'figure9'; valid studies "
-                                    "(conf/experiment/): cpu_degradation, cpu_depth_stress, cpu_figure6, cpu_no_norm"),
+                                    "(conf/experiment/): cpu_degradation, cpu_depth_stress, cpu_figure6, "
+                                    "cpu_figure6_seeds, cpu_no_norm"),
     (["--entity", "e"], "error: give a study; valid studies"),
     (["figure6", "--offline", "--publish"], "error: --offline and --publish exclude each other; "
                                             "give at most one of --dry-run, --offline, --publish."),

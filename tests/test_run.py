@@ -4,6 +4,7 @@ import glob
 import json
 import os
 
+import pytest
 import yaml
 from lightning.pytorch.callbacks import Callback
 
@@ -89,6 +90,7 @@ def test_other_config_in_same_directory_is_refused(tmp_path):
     assert after == before  # nothing of the earlier run was touched
 
 
+@pytest.mark.slow  # four runs through run.py (over a minute); `make test-slow` runs it
 def test_multirun_2x2(tmp_path):
     proc = run_py(["-m"] + FAST + ["logger=csv", "trainer.max_steps=10", "model.depth=8,14",
                                    "model.residual=true,false"], tmp_path)

@@ -1,5 +1,7 @@
 """The newcomer's path: the smoke studies run through run.py and end in the paper's figures."""
 
+import pytest
+
 from resnet_lab.figures import main as figures_main
 
 from .conftest import run_py
@@ -8,6 +10,7 @@ SHORT = ["trainer.max_steps=10", "trainer.eval_every=5", "trainer.ckpt_every=10"
          "optim.milestones=[5]", "trainer.progress=none"]
 
 
+@pytest.mark.slow  # eight runs through run.py (over a minute); `make test-slow` and `make smoke` run it
 def test_smoke_studies_end_in_figures(tmp_path):
     for study in ("smoke", "smoke_imagenet"):
         proc = run_py(["-m", f"experiment={study}", *SHORT], tmp_path)
