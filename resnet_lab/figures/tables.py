@@ -85,9 +85,8 @@ def warmup_rule(r: Run) -> str:
     ended = r.summary.get("warmup_ended_at")
     end = (f"; ended at iteration {ended}" if ended is not None
            else "; end not recorded" if r.status == "done" else "; unfinished run")
-    lr = (f"lr {w.get('lr'):g} rising linearly to the base lr" if w.get("ramp") == "linear"
-          else f"lr {w.get('lr'):g}")
-    return f"{why}: {lr} until {until}{end}"
+    ramp = " rising linearly to the base lr" if w.get("ramp") == "linear" else ""
+    return f"{why}: lr {w.get('lr'):g}{ramp} until {until}{end}"
 
 
 def _paper_table3(r: Run) -> tuple[float | None, float | None]:
