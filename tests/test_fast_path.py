@@ -53,12 +53,40 @@ def test_bf16_autocast_gives_the_same_curves(tmp_path, reference):
     assert_same_curves(reference, run(tmp_path, "bf16", ["trainer.precision=bf16-mixed"]), NOISE, NOISE)
 
 
+# whole runs, kept for `make test-slow`; the default suite checks the steps themselves (below)
+@pytest.mark.slow
 def test_foreach_sgd_gives_the_same_curves(tmp_path, reference):
     assert_same_curves(reference, run(tmp_path, "foreach", ["optim.implementation=foreach"]), 1, 1)
 
 
+@pytest.mark.slow
 def test_fused_sgd_gives_the_same_curves(tmp_path, reference):
     assert_same_curves(reference, run(tmp_path, "fused", ["optim.implementation=fused"]), 1, 1)
+
+
+@pytest.mark.parametrize("implementation", ["foreach", "fused"])
+def test_sgd_kernels_take_the_same_steps_as_the_default(implementation):
+    """The optimizer the module builds for optim.implementation uses those kernels, and its
+    updates (momentum, weight decay, the no-decay groups) equal the default's over a few steps."""
+    from resnet_lab.module import ResNetModule
+
+    def steps(extra):
+        torch.manual_seed(0)
+        c = resolved(compose(BASE + list(extra)))
+        module = ResNetModule(c["model"], c["optim"])
+        optimizer = module.configure_optimizers()["optimizer"]
+        x, y = torch.randn(8, 3, 32, 32), torch.arange(8) % 10
+        for _ in range(3):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(module(x), y).backward()
+            optimizer.step()
+        return optimizer, [p.detach().clone() for p in module.parameters()]
+
+    default, expected = steps([])
+    chosen, got = steps([f"optim.implementation={implementation}"])
+    assert chosen.defaults[implementation] is True and not default.defaults[implementation]
+    for a, b in zip(expected, got, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_auto_sgd_kernels_are_fused_only_on_a_gpu():

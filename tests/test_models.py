@@ -283,6 +283,9 @@ def test_imagenet_invalid_depth(bad):
 
 # ---------------------------------------------------------------- the table
 
+# every net of every family counted (about a minute): `make test-slow`, and `make architectures` prints
+# it; the counts themselves are checked against the papers by the tests above and below
+@pytest.mark.slow
 def test_architecture_table_printed_and_saved(tmp_path, capsys):
     table_main(["--out", str(tmp_path / "arch")])
     printed = capsys.readouterr().out

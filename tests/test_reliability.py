@@ -323,6 +323,9 @@ def test_sigterm_saves_the_iteration_reached_and_exits_143(tmp_path):
     assert f"resuming from its last checkpoint (iteration {step})" in (run_dir / "run.log").read_text()
 
 
+# two sweeps in parallel (over half a minute): `make test-slow`; a second sweep into a finished one's
+# directory is in the default suite (test_sweep_with_a_bad_job_finishes_the_others_and_reruns_only_failures)
+@pytest.mark.slow
 def test_two_sweeps_into_one_directory_share_its_jobs(tmp_path):
     # the first sweep is frozen while it trains its first job (SIGSTOP): the second meets that
     # job's lock for sure, moves on, trains the other job and ends; the first then finishes its

@@ -1,5 +1,7 @@
 """The paper's learning-rate schedule, in iterations, and the warm-up of very deep nets."""
 
+from itertools import pairwise
+
 import pytest
 
 from resnet_lab.compose import compose
@@ -96,8 +98,8 @@ def test_linear_warmup_rises_from_the_warmup_lr_to_the_base_lr_over_its_steps():
     assert seen[0] == pytest.approx(0.01)
     assert seen[100] == pytest.approx(0.055)       # halfway: 0.01 + 0.09 / 2
     assert seen[199] == pytest.approx(0.01 + 0.09 * 199 / 200)
-    assert all(b > a for a, b in zip(seen, seen[1:]))
-    assert max(b / a for a, b in zip(seen, seen[1:])) < 1.1  # no jump, unlike the paper's x10
+    assert all(b > a for a, b in pairwise(seen))
+    assert max(b / a for a, b in pairwise(seen)) < 1.1  # no jump, unlike the paper's x10
     assert not s.warming_up and s.lr(200) == pytest.approx(0.1)
     assert s.lr(32000) == pytest.approx(0.01)
 

@@ -227,7 +227,7 @@ def test_table6_gives_best_then_mean_std_and_keeps_the_numbers(tmp_path):
     late = ([(540, 50.0), (560, 1.0), (580, 1.0), (600, 1.0)],
             [(540, 50.0), (560, 1.0), (580, 2.0), (600, 3.0)],
             [(500, 50.0), (600, 4.0)])
-    for seed, (err, train) in enumerate(zip((6.8, 6.4, 6.6), late)):
+    for seed, (err, train) in enumerate(zip((6.8, 6.4, 6.6), late, strict=True)):
         d = write_run(root, depth=110, residual=True, seed=seed, test=err)
         write_points(d, {"train/error": train})
     write_run(root, depth=110, residual=True, seed=3, status="running")

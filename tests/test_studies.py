@@ -197,8 +197,11 @@ def test_wandb_sweep_matches_its_experiment(path):
     assert params.get("seed", {"values": [0]})["values"] == seeds
     assert {k: params[k]["values"] for k in swept} == {k: list(v) for k, v in swept.items()}
     fixed = [c for c in sweep["command"] if "=" in c]
-    # each agent job composes and validates exactly as the W&B agent will call it
-    for net, seed, *values in product(nets, seeds, *swept.values()):
+    # each agent job composes and validates exactly as the W&B agent will call it: every net
+    # and every seed (a seed cannot make a net's config invalid, so the other seeds go with the
+    # first net only), under every combination of the other swept keys
+    pairs = [(net, seeds[0]) for net in nets] + [(nets[0], seed) for seed in seeds[1:]]
+    for (net, seed), *values in product(pairs, *swept.values()):
         extra = [f"{k}={v}" for k, v in zip(swept, values, strict=True)]
         cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}",
                        f"seed={seed}", *extra])
