@@ -1,5 +1,6 @@
 """The studies (conf/experiment/) and W&B sweeps (sweeps/) expand to the paper's grids."""
 
+import re
 from functools import cache
 from itertools import product
 from math import prod
@@ -11,6 +12,7 @@ from omegaconf import OmegaConf
 
 from resnet_lab.compose import compose, sweep_jobs
 from resnet_lab.config import validate
+from resnet_lab.config.command_line import _jobs
 from resnet_lab.config.sweeps import render, studies
 from resnet_lab.data.registry import dataset_of
 from resnet_lab.models import model_name
@@ -198,13 +200,13 @@ def test_wandb_sweep_matches_its_experiment(path):
     assert {k: params[k]["values"] for k in swept} == {k: list(v) for k, v in swept.items()}
     fixed = [c for c in sweep["command"] if "=" in c]
     # each agent job composes and validates exactly as the W&B agent will call it: every net
-    # and every seed (a seed cannot make a net's config invalid, so the other seeds go with the
-    # first net only), under every combination of the other swept keys
-    pairs = [(net, seeds[0]) for net in nets] + [(nets[0], seed) for seed in seeds[1:]]
+    # and every seed, each once with the other at its first value (as run.py's up-front check
+    # picks jobs; a seed cannot make a net's config invalid), under every combination of the
+    # other swept keys
+    pairs = _jobs([[f"net={net}" for net in nets], [f"seed={seed}" for seed in seeds]])
     for (net, seed), *values in product(pairs, *swept.values()):
         extra = [f"{k}={v}" for k, v in zip(swept, values, strict=True)]
-        cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], f"net={net}",
-                       f"seed={seed}", *extra])
+        cfg = compose([*[f for f in fixed if not f.startswith("hydra.")], net, seed, *extra])
         validate(cfg)
         assert resolved(cfg)["logger"]["_target_"] == "resnet_lab.loggers.StudyWandbLogger"
 
@@ -213,8 +215,6 @@ def test_the_readme_lists_every_study_and_its_make_target():
     """A study a user cannot find is a study they do not run: each experiment file is named in
     the README's `experiment` row, and each Makefile study target has its row in the studies
     table (the remedies' five were once missing from both)."""
-    import re
-
     readme = (ROOT / "README.md").read_text()
     experiment_row = next(line for line in readme.splitlines() if line.startswith("| `experiment` |"))
     assert [s for s in studies() if f"`{s}`" not in experiment_row] == []
